@@ -1,0 +1,209 @@
+package config
+
+import (
+	"regexp"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Config is a decoded, checked router config. Zero values of optional
+// settings are replaced by the defaults documented on each field when the
+// config is loaded, so code using a loaded Config never sees them.
+type Config struct {
+	Server  Server
+	Auth    Auth
+	Plugins []*Plugin // in declaration order
+	Routes  []*Route  // in declaration order; at most one per Type
+	Tests   []*Test   // policy tests run by `switchboard test`
+
+	// Filename is where the config came from ("" when built in Go).
+	Filename string
+}
+
+// Route returns the route for a message type, or nil.
+func (c *Config) Route(typ string) *Route {
+	for _, r := range c.Routes {
+		if r.Type == typ {
+			return r
+		}
+	}
+	return nil
+}
+
+// Plugin returns the plugin block with that name, or nil.
+func (c *Config) Plugin(name string) *Plugin {
+	for _, p := range c.Plugins {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Server is the `server` block.
+type Server struct {
+	Listen           string        // default "127.0.0.1:8080"
+	Path             string        // default "/ws"
+	MaxPayload       int           // bytes; default 64KiB; "64KiB", "1MB", "512B" or a number
+	AllowedOrigins   []string      // empty: same-host origins only (requests without Origin are allowed)
+	HandshakeTimeout time.Duration // default 5s
+	SendQueue        int           // frames queued per connection before it counts as slow; default 256
+	Heartbeat        Heartbeat
+}
+
+// Heartbeat is `server { heartbeat { ... } }`.
+type Heartbeat struct {
+	Interval time.Duration // default 30s; the server pings this often
+	Timeout  time.Duration // default 10s; a peer silent for Interval+Timeout is closed
+}
+
+// Token sources in `auth { token_from = [...] }`.
+const (
+	TokenQuery        = "query"        // query:NAME
+	TokenCookie       = "cookie"       // cookie:NAME
+	TokenHeader       = "header"       // header:authorization (Bearer)
+	TokenSubprotocol  = "subprotocol"  // subprotocol
+	TokenFirstMessage = "first_message" // first_message
+)
+
+// TokenSource is one entry of token_from, e.g. "query:token".
+type TokenSource struct {
+	Kind string // one of the Token* constants
+	Name string // parameter, cookie or header name; "" for subprotocol and first_message
+}
+
+// Auth is the `auth` block. A config without one accepts anonymous
+// connections (each gets a random user id).
+type Auth struct {
+	Enabled    bool          // true when the block is present
+	TokenFrom  []TokenSource // default [query:token]
+	RejectWith string        // "close" (default: accept, then close 4001) or "http" (401)
+	JWT        *JWT          // nil when no jwt block
+	Plugins    []string      // connect-phase plugins, by name
+}
+
+// JWT is `auth { jwt { ... } }`.
+type JWT struct {
+	Algorithms []string      // default ["HS256"]
+	Secret     string        // HMAC secret; may be "" (serve then makes one up for the run)
+	Issuer     string        // checked when set
+	Audience   string        // checked when set
+	Leeway     time.Duration // allowed clock skew for exp/nbf
+}
+
+// Plugin is a `plugin "name"` block.
+type Plugin struct {
+	Name    string
+	Source  string            // path of the .wasm, relative to the config file's directory
+	Config  map[string]any    // plugin config, as JSON-compatible values
+	Timeout time.Duration     // per call; default 10ms
+	Memory  int               // bytes; default 16MiB
+	Pool    int               // instances; default 2*GOMAXPROCS when 0
+	OnError string            // "reject" (default) or "allow"
+	Range   hcl.Range         // the block, for diagnostics
+}
+
+// Route is a `route "type"` block.
+type Route struct {
+	Type    string
+	Schema  []*Field // nil when the route declares no schema: every field passes through
+	Action  string   // "", "join" or "leave"
+	Room    *Expr    // room for join/leave
+	Rate    *Rate    // nil = unlimited
+	Plugins []string // message-phase plugins, by name, in order
+	Deliver *Deliver // nil for action routes
+	Range   hcl.Range
+}
+
+// Field types in a schema.
+const (
+	TypeString = "string"
+	TypeNumber = "number"
+	TypeBool   = "bool"
+	TypeObject = "object"
+	TypeArray  = "array"
+)
+
+// Field is `schema { field "name" { ... } }`.
+type Field struct {
+	Name      string
+	Type      string // one of the Type* constants
+	Required  bool
+	MinLength *int     // strings: runes; arrays: elements
+	MaxLength *int     // strings: runes; arrays: elements
+	Min       *float64 // numbers
+	Max       *float64 // numbers
+	Enum      []string // strings: allowed values
+	Pattern   *regexp.Regexp
+}
+
+// Rate is "N/s", "N/m" or "N/h", with an optional burst ("20/s burst 40"
+// is not HCL; burst is a separate attribute when needed).
+type Rate struct {
+	Count int
+	Per   time.Duration
+	Burst int // default Count
+}
+
+// Delivery targets.
+const (
+	ToRoom      = "room"
+	ToUser      = "user"
+	ToSender    = "sender"
+	ToBroadcast = "broadcast"
+	ToNone      = "none"
+)
+
+// Deliver is `route { deliver { ... } }`.
+type Deliver struct {
+	To            string // one of the To* constants
+	Room          *Expr  // when To == ToRoom
+	User          *Expr  // when To == ToUser
+	ExcludeSender bool
+	As            string // outbound type; default the route's type
+	// RequireMember, for To == ToRoom: the sender must have joined the room.
+	// Default true, so a client cannot write into rooms it has not joined.
+	RequireMember bool
+}
+
+// Expression roots.
+const (
+	FromLiteral = iota
+	FromMsg     // msg.<field>: a top-level field of the incoming envelope
+	FromUser    // user.id or user.claims.<name>
+)
+
+// Expr is an expression such as msg.roomId, user.id or "team:${user.claims.team}",
+// compiled at load time into parts that are looked up directly per message.
+type Expr struct {
+	Parts []ExprPart
+	Range hcl.Range
+}
+
+// ExprPart is a literal string or one lookup.
+type ExprPart struct {
+	From    int      // FromLiteral, FromMsg or FromUser
+	Literal string   // when From == FromLiteral
+	Path    []string // e.g. ["roomId"] for msg.roomId, ["claims","role"] for user.claims.role
+}
+
+// Test is a `test "name"` block (policy tests, run offline by `switchboard test`).
+type Test struct {
+	Name   string
+	User   string
+	Claims map[string]any
+	Send   map[string]any // the envelope the client sends
+	Expect TestExpect
+	Range  hcl.Range
+}
+
+// TestExpect is `test { expect { ... } }`.
+type TestExpect struct {
+	Verdict string         // "deliver" (default), "reject" or "drop"
+	Code    string         // error code, for reject
+	To      string         // delivery target kind
+	Room    string         // room, for to = "room"
+	User    string         // user, for to = "user"
+	Fields  map[string]any // fields the delivered payload must have
+}
