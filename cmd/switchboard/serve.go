@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/switchboard-rt/switchboard/router"
+)
+
+// shutdownTimeout bounds a graceful stop: clients get their 1001 close,
+// then the process exits regardless.
+const shutdownTimeout = 10 * time.Second
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	path := fl.String("c", "", "config `file` (default ./router.hcl, else the built-in config)")
+	listen := fl.String("listen", "", "listen `address`, overriding server.listen")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	cfg, _ := loadConfig(*path, stderr)
+	if cfg == nil {
+		return 1
+	}
+	if *listen != "" {
+		cfg.Server.Listen = *listen
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	demo := cfg.Auth.Enabled && cfg.Auth.JWT != nil && cfg.Auth.JWT.Secret == ""
+	if demo {
+		// A one-command start must be tryable at once: make a secret for
+		// this run only, and hand out a token below.
+		var b [32]byte
+		_, _ = rand.Read(b[:])
+		cfg.Auth.JWT.Secret = hex.EncodeToString(b[:])
+	}
+	rt, err := router.New(cfg, router.WithLogger(log))
+	if err != nil {
+		fmt.Fprintf(stderr, "switchboard: %v\n", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "switchboard: %v\n", err)
+		return 1
+	}
+	mux := http.NewServeMux()
+	mux.Handle(cfg.Server.Path, rt)
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: cfg.Server.HandshakeTimeout,
+		MaxHeaderBytes:    16 << 10,
+	}
+	url := "ws://" + ln.Addr().String() + cfg.Server.Path
+	log.Info("switchboard listening", "url", url, "routes", len(cfg.Routes))
+	if demo {
+		tok, _ := router.IssueToken([]byte(cfg.Auth.JWT.Secret), "demo", 24*time.Hour, nil)
+		fmt.Fprintf(stdout, "SWITCHBOARD_JWT_SECRET is not set: using a random secret for this run.\n"+
+			"Demo user \"demo\" can connect with:\n  %s?token=%s\n", url, tok)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	select {
+	case err := <-errc:
+		fmt.Fprintf(stderr, "switchboard: %v\n", err)
+		return 1
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	_ = srv.Shutdown(ctx) // stop accepting; upgraded connections are the router's
+	if err := rt.Close(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("shutdown", "err", err)
+	}
+	return 0
+}

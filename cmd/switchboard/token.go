@@ -1,0 +1,59 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/switchboard-rt/switchboard/router"
+)
+
+func token(args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("token", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	path := fl.String("c", "", "config `file` whose auth.jwt secret signs the token")
+	sub := fl.String("sub", "", "user id (the sub claim)")
+	ttl := fl.Duration("ttl", time.Hour, "lifetime of the token")
+	var claims claimFlags
+	fl.Var(&claims, "claim", "extra claim `name=value` (repeatable)")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	if *sub == "" {
+		fmt.Fprintln(stderr, "switchboard token: --sub is required")
+		return 2
+	}
+	cfg, _ := loadConfig(*path, stderr)
+	if cfg == nil {
+		return 1
+	}
+	if cfg.Auth.JWT == nil || cfg.Auth.JWT.Secret == "" {
+		fmt.Fprintln(stderr, "switchboard token: no JWT secret configured; set SWITCHBOARD_JWT_SECRET (the one the server uses)")
+		return 1
+	}
+	tok, err := router.IssueToken([]byte(cfg.Auth.JWT.Secret), *sub, *ttl, claims)
+	if err != nil {
+		fmt.Fprintf(stderr, "switchboard token: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, tok)
+	return 0
+}
+
+type claimFlags map[string]any
+
+func (c *claimFlags) String() string { return "" }
+
+func (c *claimFlags) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want name=value, got %q", s)
+	}
+	if *c == nil {
+		*c = claimFlags{}
+	}
+	(*c)[k] = v
+	return nil
+}

@@ -1,0 +1,179 @@
+package router
+
+import (
+	"encoding/binary"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/lxzan/gws"
+)
+
+// WebSocket close codes the router uses.
+const (
+	CloseGoingAway      = 1001 // server shutting down
+	CloseTooLarge       = 1009 // frame over max_payload (gws sends it)
+	CloseTryAgainLater  = 1013 // slow consumer
+	CloseUnauthorized   = 4001 // authentication failed or expired
+	ClosePolicyViolated = 4008 // kept exceeding rate limits
+)
+
+// writeTimeout bounds one flush: a peer that accepts no bytes for this long
+// is treated as gone rather than tying up its writer.
+const writeTimeout = 10 * time.Second
+
+// conn is one client connection. Writes go through a bounded queue of
+// pre-encoded frames, drained by a writer goroutine that exists only while
+// there is something to write, so an idle connection costs no goroutine for
+// writing and frames queued together leave in one writev.
+type conn struct {
+	id     string
+	userID string
+	claims map[string]any
+	remote string
+	ws     *gws.Conn
+	net    net.Conn
+	router *Router
+
+	mu      sync.Mutex
+	queue   [][]byte // frames waiting, each a complete WebSocket frame
+	spare   [][]byte // the other half of the double buffer
+	writing bool     // a writer goroutine is draining queue
+	closed  bool     // no more frames are accepted
+	closing bool     // a close frame is queued: close the socket once it is written
+
+	// Owned by the hub's lock.
+	rooms map[string]struct{}
+
+	// Owned by the read loop (gws delivers one message at a time).
+	limits     map[string]*bucket // per route
+	violations int                // rate-limit violations in a row
+}
+
+// send queues a frame shared with other recipients. It never blocks: when
+// the queue is full the connection is a slow consumer and is closed.
+func (c *conn) send(frame []byte) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	if len(c.queue) >= c.router.cfg.Server.SendQueue {
+		c.closed = true
+		c.mu.Unlock()
+		c.router.log.Warn("slow consumer closed", "conn", c.id, "user", c.userID, "queued", len(c.queue))
+		go c.closeWith(CloseTryAgainLater, "slow consumer")
+		return
+	}
+	c.queue = append(c.queue, frame)
+	start := !c.writing
+	c.writing = true
+	c.mu.Unlock()
+	if start {
+		go c.flush()
+	}
+}
+
+// flush writes everything queued, one writev per batch, until the queue is
+// empty.
+func (c *conn) flush() {
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 {
+			c.writing = false
+			closing := c.closing
+			c.mu.Unlock()
+			if closing {
+				_ = c.net.Close()
+			}
+			return
+		}
+		batch := c.queue
+		c.queue = c.spare[:0]
+		c.mu.Unlock()
+
+		_ = c.net.SetWriteDeadline(time.Now().Add(writeTimeout))
+		bufs := net.Buffers(batch)
+		_, err := bufs.WriteTo(c.net)
+		clear(batch) // frames are shared; let them go as soon as they are written
+
+		c.mu.Lock()
+		c.spare = batch[:0]
+		c.mu.Unlock()
+		if err != nil {
+			c.abort()
+			return
+		}
+	}
+}
+
+// closeAfterQueued queues a close frame behind what is already queued (an
+// error frame explaining a 4008, say) and closes the socket once it is
+// written; gws then runs OnClose, which removes the connection from the hub.
+func (c *conn) closeAfterQueued(code uint16, reason string) {
+	payload := binary.BigEndian.AppendUint16(nil, code)
+	frame := encodeFrame(opClose, append(payload, reason...))
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed, c.closing = true, true
+	c.queue = append(c.queue, frame)
+	start := !c.writing
+	c.writing = true
+	c.mu.Unlock()
+	if start {
+		go c.flush()
+	}
+}
+
+// closeWith drops whatever is queued, sends a close frame and closes the
+// socket: for a peer that is not reading, waiting behind its queue is
+// pointless.
+func (c *conn) closeWith(code uint16, reason string) {
+	c.mu.Lock()
+	c.closed = true
+	c.queue = nil
+	c.mu.Unlock()
+	_ = c.net.SetWriteDeadline(time.Now().Add(time.Second))
+	_ = c.ws.WriteClose(code, []byte(reason))
+}
+
+// abort closes the socket without a close frame: the peer is not reading.
+func (c *conn) abort() {
+	c.mu.Lock()
+	c.closed = true
+	c.queue = nil
+	c.mu.Unlock()
+	_ = c.net.Close()
+}
+
+// encodeFrame builds a complete unmasked server frame for payload, so the
+// same bytes can be written to every recipient.
+func encodeFrame(opcode byte, payload []byte) []byte {
+	n := len(payload)
+	var frame []byte
+	switch {
+	case n < 126:
+		frame = make([]byte, 2, 2+n)
+		frame[1] = byte(n)
+	case n <= 0xFFFF:
+		frame = make([]byte, 4, 4+n)
+		frame[1] = 126
+		binary.BigEndian.PutUint16(frame[2:], uint16(n))
+	default:
+		frame = make([]byte, 10, 10+n)
+		frame[1] = 127
+		binary.BigEndian.PutUint64(frame[2:], uint64(n))
+	}
+	frame[0] = 0x80 | opcode // FIN
+	return append(frame, payload...)
+}
+
+const (
+	opText  = 0x1
+	opClose = 0x8
+	opPing  = 0x9
+	opPong  = 0xA
+)

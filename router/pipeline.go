@@ -1,0 +1,361 @@
+package router
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/lxzan/gws"
+
+	"github.com/switchboard-rt/switchboard/router/config"
+)
+
+// maxReroutes bounds route-to-route reroutes so two policies cannot bounce
+// a message forever.
+const maxReroutes = 4
+
+// closeAfterViolations: a client that keeps hammering a rate limit after
+// being told is closed with 4008.
+const closeAfterViolations = 10
+
+// events receives gws callbacks.
+type events struct{ r *Router }
+
+func connOf(ws *gws.Conn) *conn {
+	s, _ := ws.Session().(*session)
+	if s == nil {
+		return nil
+	}
+	return s.c
+}
+
+func (e *events) OnOpen(ws *gws.Conn) {
+	c := connOf(ws)
+	if c == nil {
+		return
+	}
+	c.touch()
+	e.r.hub.add(c)
+	c.send(encodeFrame(opText, systemEvent("connected", "", c.userID)))
+}
+
+func (e *events) OnClose(ws *gws.Conn, err error) {
+	c := connOf(ws)
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.closed = true
+	c.queue = nil
+	c.mu.Unlock()
+	for _, name := range e.r.hub.remove(c) {
+		e.r.hub.toRoom(name, encodeFrame(opText, systemEvent("user_left", name, c.userID)), nil)
+	}
+}
+
+func (e *events) OnPing(ws *gws.Conn, payload []byte) {
+	if c := connOf(ws); c != nil {
+		c.touch()
+		c.send(encodeFrame(opPong, payload))
+	}
+}
+
+func (e *events) OnPong(ws *gws.Conn, _ []byte) {
+	if c := connOf(ws); c != nil {
+		c.touch()
+	}
+}
+
+func (e *events) OnMessage(ws *gws.Conn, msg *gws.Message) {
+	defer msg.Close()
+	c := connOf(ws)
+	if c == nil {
+		return
+	}
+	c.touch()
+	if msg.Opcode != gws.OpcodeText {
+		c.sendError(&Error{Code: CodeBinary, Message: "binary frames are not accepted; send JSON text"}, nil)
+		return
+	}
+	e.r.handle(c, msg.Bytes())
+}
+
+// touch pushes the read deadline forward: a peer that sends nothing, not
+// even a pong, for interval+timeout is gone.
+func (c *conn) touch() {
+	hb := c.router.cfg.Server.Heartbeat
+	_ = c.net.SetReadDeadline(time.Now().Add(hb.Interval + hb.Timeout))
+}
+
+// handle runs one incoming text message through its route.
+func (r *Router) handle(c *conn, data []byte) {
+	var env envelope
+	defer env.release()
+	if err := parseEnvelope(data, &env); err != nil {
+		c.sendError(err, env.id)
+		return
+	}
+	rt := r.routes[env.typ]
+	if rt == nil {
+		c.sendError(&Error{Code: CodeUnknownType, Message: "no route for type " + quote(env.typ)}, env.id)
+		return
+	}
+	if rc := rt.cfg.Rate; rc != nil && !c.allow(rt.cfg.Type, rc) {
+		c.violations++
+		if c.violations >= closeAfterViolations {
+			c.closeAfterQueued(ClosePolicyViolated, "rate limit exceeded")
+			return
+		}
+		c.sendError(&Error{Code: CodeRateLimited, Message: "too many " + quote(env.typ) + " messages; slow down"}, env.id)
+		return
+	}
+	c.violations = 0
+	if rt.cfg.Schema != nil {
+		if err := checkSchema(env.obj, rt.cfg.Schema); err != nil {
+			c.sendError(err, env.id)
+			return
+		}
+	}
+	if err := r.run(c, rt, &env, data, 0); err != nil {
+		c.sendError(err, env.id)
+		return
+	}
+	if env.id != nil {
+		c.send(encodeFrame(opText, ackFrame(env.id)))
+	}
+}
+
+// run applies the route's policies, then its action or delivery.
+func (r *Router) run(c *conn, rt *route, env *envelope, data []byte, hops int) *Error {
+	var target string // a reroute's target, "" for the route's own
+	out := env
+	for _, p := range rt.policies {
+		v := p.HandleMessage(context.Background(), &Message{
+			Type: rt.cfg.Type, Payload: data, UserID: c.userID, ConnID: c.id, Claims: c.claims, Remote: c.remote,
+		})
+		switch v.Action {
+		case Allow:
+		case Reject:
+			code := v.Code
+			if code == "" {
+				code = "rejected"
+			}
+			return &Error{Code: code, Message: v.Reason}
+		case Drop:
+			return nil
+		case Transform:
+			next := new(envelope)
+			if err := parseEnvelope(v.Payload, next); err != nil {
+				next.release()
+				r.log.Warn("plugin output is not a JSON envelope", "plugin", p.name, "route", rt.cfg.Type, "err", err.Message)
+				return &Error{Code: CodeBadPayload, Message: "plugin " + p.name + " produced an invalid message"}
+			}
+			defer next.release()
+			out, data = next, v.Payload
+		case Reroute:
+			if name, ok := strings.CutPrefix(v.Target, "route:"); ok {
+				nrt := r.routes[name]
+				if nrt == nil {
+					return &Error{Code: CodeUnknownType, Message: "plugin " + p.name + " rerouted to unknown route " + quote(name)}
+				}
+				if hops >= maxReroutes {
+					return &Error{Code: CodeTooManyReroute, Message: "message rerouted too many times"}
+				}
+				return r.run(c, nrt, out, data, hops+1)
+			}
+			target = v.Target
+		}
+	}
+	switch rt.cfg.Action {
+	case "join":
+		return r.join(c, rt.cfg, out)
+	case "leave":
+		return r.leave(c, rt.cfg, out)
+	}
+	return r.deliver(c, rt.cfg, out, target)
+}
+
+func (r *Router) join(c *conn, rc *config.Route, env *envelope) *Error {
+	name := c.eval(rc.Room, env)
+	if name == "" {
+		return &Error{Code: CodeMissingTarget, Message: "no room to join"}
+	}
+	if strings.HasPrefix(name, userRoomPrefix) {
+		return &Error{Code: CodeForbidden, Message: "rooms starting with " + quote(userRoomPrefix) + " are reserved"}
+	}
+	joined, first := r.hub.join(c, name)
+	c.send(encodeFrame(opText, systemEvent("room_joined", name, "")))
+	if joined && first {
+		r.hub.toRoom(name, encodeFrame(opText, systemEvent("user_joined", name, c.userID)), c)
+	}
+	return nil
+}
+
+func (r *Router) leave(c *conn, rc *config.Route, env *envelope) *Error {
+	name := c.eval(rc.Room, env)
+	if strings.HasPrefix(name, userRoomPrefix) {
+		return &Error{Code: CodeForbidden, Message: "rooms starting with " + quote(userRoomPrefix) + " are reserved"}
+	}
+	left, last := r.hub.leave(c, name)
+	if !left {
+		return &Error{Code: CodeNotMember, Message: "not a member of room " + quote(name)}
+	}
+	c.send(encodeFrame(opText, systemEvent("room_left", name, "")))
+	if last {
+		r.hub.toRoom(name, encodeFrame(opText, systemEvent("user_left", name, c.userID)), nil)
+	}
+	return nil
+}
+
+// deliver encodes the outbound frame once and queues it for every
+// recipient. target, when set by a reroute, replaces the route's own.
+func (r *Router) deliver(c *conn, rc *config.Route, env *envelope, target string) *Error {
+	d := rc.Deliver
+	if d == nil || (d.To == config.ToNone && target == "") {
+		return nil
+	}
+	to, name := d.To, ""
+	switch {
+	case target == "sender", target == "broadcast":
+		to = target
+	case strings.HasPrefix(target, "room:"):
+		to, name = config.ToRoom, target[len("room:"):]
+	case strings.HasPrefix(target, "user:"):
+		to, name = config.ToRoom, target // a user's room
+	case target != "":
+		return &Error{Code: CodeMissingTarget, Message: "unknown reroute target " + quote(target)}
+	case to == config.ToRoom:
+		name = c.eval(d.Room, env)
+		if name == "" {
+			return &Error{Code: CodeMissingTarget, Message: "no room to deliver to"}
+		}
+		if d.RequireMember && !r.hub.isMember(c, name) {
+			return &Error{Code: CodeNotMember, Message: "join room " + quote(name) + " before sending to it"}
+		}
+	case to == config.ToUser:
+		user := c.eval(d.User, env)
+		if user == "" {
+			return &Error{Code: CodeMissingTarget, Message: "no user to deliver to"}
+		}
+		to, name = config.ToRoom, userRoomPrefix+user
+	}
+	fields := rc.Schema
+	if env.obj == nil {
+		fields = nil
+	}
+	frame := encodeFrame(opText, appendOutbound(nil, d.As, env.obj, fields, c.userID, time.Now().UnixMilli(), r.nextID()))
+	var skip *conn
+	if d.ExcludeSender {
+		skip = c
+	}
+	switch to {
+	case config.ToRoom:
+		r.hub.toRoom(name, frame, skip)
+	case config.ToSender:
+		c.send(frame)
+	case config.ToBroadcast:
+		r.hub.toAll(frame, skip)
+	}
+	return nil
+}
+
+// eval computes a compiled expression for this message.
+func (c *conn) eval(e *config.Expr, env *envelope) string {
+	if e == nil {
+		return ""
+	}
+	if len(e.Parts) == 1 {
+		return c.evalPart(&e.Parts[0], env)
+	}
+	var b strings.Builder
+	for i := range e.Parts {
+		b.WriteString(c.evalPart(&e.Parts[i], env))
+	}
+	return b.String()
+}
+
+func (c *conn) evalPart(p *config.ExprPart, env *envelope) string {
+	switch p.From {
+	case config.FromLiteral:
+		return p.Literal
+	case config.FromMsg:
+		return env.field(p.Path[0])
+	case config.FromUser:
+		if p.Path[0] == "id" {
+			return c.userID
+		}
+		if p.Path[0] == "claims" && len(p.Path) > 1 {
+			s, _ := c.claims[p.Path[1]].(string)
+			return s
+		}
+	}
+	return ""
+}
+
+func (c *conn) sendError(e *Error, id []byte) {
+	b := append([]byte(nil), `{"type":"error","code":`...)
+	b = appendString(b, e.Code)
+	b = append(b, `,"message":`...)
+	b = appendString(b, e.Message)
+	if e.Field != "" {
+		b = append(b, `,"field":`...)
+		b = appendString(b, e.Field)
+	}
+	if id != nil {
+		b = append(b, `,"id":`...)
+		b = append(b, id...)
+	}
+	c.send(encodeFrame(opText, append(b, '}')))
+}
+
+func ackFrame(id []byte) []byte {
+	b := append([]byte(nil), `{"type":"ack","id":`...)
+	b = append(b, id...)
+	return append(b, '}')
+}
+
+// systemEvent encodes the server's own events: connected, room_joined,
+// room_left, user_joined, user_left.
+func systemEvent(typ, roomID, userID string) []byte {
+	b := append([]byte(nil), `{"type":`...)
+	b = appendString(b, typ)
+	if roomID != "" {
+		b = append(b, `,"roomId":`...)
+		b = appendString(b, roomID)
+	}
+	if userID != "" {
+		b = append(b, `,"userId":`...)
+		b = appendString(b, userID)
+	}
+	return append(b, '}')
+}
+
+func quote(s string) string { return string(appendString(nil, s)) }
+
+// bucket is a token bucket owned by one connection's read loop.
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func (c *conn) allow(key string, rc *config.Rate) bool {
+	if c.limits == nil {
+		c.limits = make(map[string]*bucket)
+	}
+	b := c.limits[key]
+	now := time.Now()
+	if b == nil {
+		b = &bucket{tokens: float64(rc.Burst), last: now}
+		c.limits[key] = b
+	}
+	b.tokens += now.Sub(b.last).Seconds() * float64(rc.Count) / rc.Per.Seconds()
+	if max := float64(rc.Burst); b.tokens > max {
+		b.tokens = max
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}

@@ -1,0 +1,334 @@
+package router
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lxzan/gws"
+
+	"github.com/switchboard-rt/switchboard/router/config"
+)
+
+// Config is a router config, usually loaded from HCL with LoadConfig.
+type Config = config.Config
+
+// LoadConfig reads and checks an HCL config file. Its error, when not nil,
+// carries every problem found, each with its file:line:col.
+func LoadConfig(path string) (*Config, error) { return config.Load(path) }
+
+// ParseConfig decodes HCL source; filename is used in diagnostics and to
+// resolve relative plugin paths.
+func ParseConfig(src []byte, filename string) (*Config, error) { return config.Parse(src, filename) }
+
+// Policy decides what happens to a message on a route: the WASM plugins
+// implement it, and so can Go code embedding the router (WithPolicy).
+type Policy interface {
+	HandleMessage(ctx context.Context, m *Message) Verdict
+}
+
+// PolicyFunc adapts a function to Policy.
+type PolicyFunc func(ctx context.Context, m *Message) Verdict
+
+// HandleMessage calls f.
+func (f PolicyFunc) HandleMessage(ctx context.Context, m *Message) Verdict { return f(ctx, m) }
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	logger   *slog.Logger
+	policies map[string]Policy
+}
+
+// WithLogger sets the structured logger (default: slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithPolicy provides a Go policy under a plugin name: a route listing
+// `plugin.<name>` runs it, and no `plugin "<name>"` block is needed.
+func WithPolicy(name string, p Policy) Option {
+	return func(o *options) { o.policies[name] = p }
+}
+
+// Router is the real-time core: connections, rooms, routes and delivery.
+// It is an http.Handler that upgrades requests to WebSocket.
+type Router struct {
+	cfg       *Config
+	log       *slog.Logger
+	auth      *authenticator
+	routes    map[string]*route
+	hub       *hub
+	upgrader  *gws.Upgrader
+	node      string // prefix of message ids, unique per process
+	seq       atomic.Uint64
+	closing   atomic.Bool
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	pingFrame []byte
+}
+
+type route struct {
+	cfg      *config.Route
+	policies []namedPolicy
+}
+
+type namedPolicy struct {
+	name string
+	Policy
+}
+
+// New builds a router from a config. Zero values in cfg get their
+// documented defaults.
+func New(cfg *Config, opts ...Option) (*Router, error) {
+	o := options{logger: slog.Default(), policies: map[string]Policy{}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg.Defaults()
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	auth, err := newAuthenticator(cfg.Auth)
+	if err != nil {
+		return nil, err
+	}
+	r := &Router{
+		cfg:       cfg,
+		log:       o.logger,
+		auth:      auth,
+		routes:    make(map[string]*route, len(cfg.Routes)),
+		hub:       newHub(),
+		node:      randomID()[:8],
+		stop:      make(chan struct{}),
+		pingFrame: encodeFrame(opPing, nil),
+	}
+	for _, rc := range cfg.Routes {
+		rt := &route{cfg: rc}
+		for _, name := range rc.Plugins {
+			p, ok := o.policies[name]
+			if !ok {
+				return nil, fmt.Errorf("route %q: plugin %q is not available", rc.Type, name)
+			}
+			rt.policies = append(rt.policies, namedPolicy{name, p})
+		}
+		r.routes[rc.Type] = rt
+	}
+	r.upgrader = gws.NewUpgrader(&events{r}, &gws.ServerOption{
+		ReadMaxPayloadSize: cfg.Server.MaxPayload,
+		CheckUtf8Enabled:   true, // relayed text must stay valid UTF-8 for every recipient
+		HandshakeTimeout:   cfg.Server.HandshakeTimeout,
+		NewSession:         func() gws.SessionStorage { return &session{} },
+		Logger:             gwsLogger{o.logger},
+	})
+	r.wg.Add(1)
+	go r.heartbeat()
+	return r, nil
+}
+
+// ServeHTTP upgrades the request to a WebSocket connection: origin check,
+// authentication, then the read loop.
+func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if r.closing.Load() {
+		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if !strings.EqualFold(req.Header.Get("Upgrade"), "websocket") {
+		w.Header().Set("Upgrade", "websocket")
+		http.Error(w, "this endpoint speaks WebSocket only", http.StatusUpgradeRequired)
+		return
+	}
+	if !r.originAllowed(req) {
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
+	id, err := r.auth.authenticate(req)
+	if err != nil {
+		r.log.Info("connection refused", "remote", req.RemoteAddr, "reason", err.Error())
+		if r.cfg.Auth.RejectWith == "http" {
+			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+			return
+		}
+		// Browsers cannot read an HTTP status from a failed upgrade: accept,
+		// then close with 4001 so the client knows not to retry.
+		ws, err := r.upgrader.Upgrade(w, req)
+		if err != nil {
+			return
+		}
+		_ = ws.WriteClose(CloseUnauthorized, []byte("Unauthorized"))
+		go ws.ReadLoop() // returns at once; gives gws its buffers back
+		return
+	}
+	ws, err := r.upgrader.Upgrade(w, req)
+	if err != nil {
+		r.log.Debug("upgrade failed", "remote", req.RemoteAddr, "err", err)
+		return
+	}
+	c := &conn{
+		id:     randomID(),
+		userID: id.userID,
+		claims: id.claims,
+		remote: req.RemoteAddr,
+		ws:     ws,
+		net:    ws.NetConn(),
+		router: r,
+	}
+	ws.Session().(*session).c = c
+	go ws.ReadLoop()
+}
+
+// originAllowed implements the CSWSH defence: a browser always sends
+// Origin, so a foreign one is refused; clients that send none (servers,
+// CLIs) are allowed.
+func (r *Router) originAllowed(req *http.Request) bool {
+	origin := req.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	allowed := r.cfg.Server.AllowedOrigins
+	if len(allowed) == 0 {
+		// Same host only.
+		i := strings.Index(origin, "://")
+		return i >= 0 && strings.EqualFold(origin[i+3:], req.Host)
+	}
+	for _, a := range allowed {
+		if a == "*" || strings.EqualFold(a, origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// heartbeat pings every connection each interval. Dead peers are found by
+// the read deadline each frame pushes forward (see touch).
+func (r *Router) heartbeat() {
+	defer r.wg.Done()
+	t := time.NewTicker(r.cfg.Server.Heartbeat.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+			r.hub.each(func(c *conn) { c.send(r.pingFrame) })
+		}
+	}
+}
+
+// Close closes every connection with 1001 and stops the router. It
+// returns when all connections are gone or ctx is done.
+func (r *Router) Close(ctx context.Context) error {
+	if r.closing.Swap(true) {
+		return nil
+	}
+	close(r.stop)
+	r.wg.Wait()
+	var all []*conn
+	r.hub.each(func(c *conn) { all = append(all, c) })
+	for _, c := range all {
+		c.closeAfterQueued(CloseGoingAway, "server shutting down")
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for r.hub.count() > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("router: %d connections still open: %w", r.hub.count(), ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// Publish delivers msg to every member of a room. msg is a JSON object
+// with a "type" (a []byte or json.RawMessage is used as is; anything else
+// is marshalled); the router adds "ts" and "id".
+func (r *Router) Publish(ctx context.Context, room string, msg any) error {
+	frame, err := r.serverFrame(msg)
+	if err != nil {
+		return err
+	}
+	r.hub.toRoom(room, frame, nil)
+	return ctx.Err()
+}
+
+// SendToUser delivers msg to every connection of a user.
+func (r *Router) SendToUser(ctx context.Context, userID string, msg any) error {
+	return r.Publish(ctx, userRoomPrefix+userID, msg)
+}
+
+// Broadcast delivers msg to every connection.
+func (r *Router) Broadcast(ctx context.Context, msg any) error {
+	frame, err := r.serverFrame(msg)
+	if err != nil {
+		return err
+	}
+	r.hub.toAll(frame, nil)
+	return ctx.Err()
+}
+
+// Connections returns the number of open connections on this node.
+func (r *Router) Connections() int { return r.hub.count() }
+
+func (r *Router) serverFrame(msg any) ([]byte, error) {
+	var raw []byte
+	switch m := msg.(type) {
+	case []byte:
+		raw = m
+	case json.RawMessage:
+		raw = m
+	default:
+		b, err := json.Marshal(msg)
+		if err != nil {
+			return nil, fmt.Errorf("router: message cannot be encoded as JSON: %w", err)
+		}
+		raw = b
+	}
+	var env envelope
+	defer env.release()
+	if e := parseEnvelope(raw, &env); e != nil {
+		return nil, fmt.Errorf("router: %s", e.Message)
+	}
+	return encodeFrame(opText, appendOutbound(nil, env.typ, env.obj, nil, "", time.Now().UnixMilli(), r.nextID())), nil
+}
+
+func (r *Router) nextID() string {
+	return r.node + "-" + strconv.FormatUint(r.seq.Add(1), 36)
+}
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+func randomID() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToLower(idEncoding.EncodeToString(b[:]))
+}
+
+// session is the gws per-connection storage, cut down to the one pointer
+// the router needs instead of gws's default mutex and map.
+type session struct{ c *conn }
+
+func (s *session) Len() int { return 1 }
+func (s *session) Load(string) (any, bool) {
+	return s.c, s.c != nil
+}
+func (s *session) Delete(string) { s.c = nil }
+func (s *session) Store(_ string, v any) {
+	s.c, _ = v.(*conn)
+}
+func (s *session) Range(f func(string, any) bool) { f("conn", s.c) }
+
+type gwsLogger struct{ l *slog.Logger }
+
+func (g gwsLogger) Error(v ...any) { g.l.Error(fmt.Sprint(v...)) }
+
+var errClosed = errors.New("connection closed")

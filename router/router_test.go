@@ -1,0 +1,479 @@
+package router_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/switchboard-rt/switchboard/router"
+)
+
+func TestDefaultProtocol(t *testing.T) {
+	s := startServer(t, defaultHCL(t))
+	alice, bob, carol := s.dial("alice"), s.dial("bob"), s.dial("carol")
+
+	alice.join("lobby")
+	bob.join("lobby")
+	if m := alice.expect("user_joined"); m["roomId"] != "lobby" || m["userId"] != "bob" {
+		t.Fatalf("user_joined = %v", m)
+	}
+
+	// send_message reaches the room except the sender, with the server's
+	// userId (not the spoofed one), ts and id; unknown fields are dropped.
+	alice.send(`{"type":"send_message","roomId":"lobby","text":"hi <b>","replyTo":"m1","userId":"mallory","extra":1}`)
+	m := bob.expect("message_received")
+	if m["roomId"] != "lobby" || m["text"] != "hi <b>" || m["userId"] != "alice" || m["replyTo"] != "m1" {
+		t.Fatalf("message_received = %v", m)
+	}
+	if _, ok := m["ts"].(float64); !ok {
+		t.Fatalf("no numeric ts: %v", m)
+	}
+	if id, _ := m["id"].(string); id == "" {
+		t.Fatalf("no id: %v", m)
+	}
+	if _, ok := m["extra"]; ok {
+		t.Fatalf("undeclared field relayed: %v", m)
+	}
+	alice.expectNothing() // not echoed to the sender
+	carol.expectNothing() // not in the room
+
+	bob.send(`{"type":"typing_start","roomId":"lobby"}`)
+	if m := alice.expect("typing_start"); m["roomId"] != "lobby" || m["userId"] != "bob" {
+		t.Fatalf("typing_start = %v", m)
+	}
+	bob.send(`{"type":"typing_stop","roomId":"lobby"}`)
+	if m := alice.expect("typing_stop"); m["userId"] != "bob" {
+		t.Fatalf("typing_stop = %v", m)
+	}
+
+	bob.send(`{"type":"leave_room","roomId":"lobby"}`)
+	if m := bob.expect("room_left"); m["roomId"] != "lobby" {
+		t.Fatalf("room_left = %v", m)
+	}
+	if m := alice.expect("user_left"); m["userId"] != "bob" || m["roomId"] != "lobby" {
+		t.Fatalf("user_left = %v", m)
+	}
+
+	// Disconnecting leaves every room.
+	carol.join("lobby")
+	alice.expect("user_joined")
+	_ = carol.c.Close(websocket.StatusNormalClosure, "bye")
+	if m := alice.expect("user_left"); m["userId"] != "carol" {
+		t.Fatalf("user_left after disconnect = %v", m)
+	}
+}
+
+func TestSendRequiresMembership(t *testing.T) {
+	s := startServer(t, defaultHCL(t))
+	alice, bob := s.dial("alice"), s.dial("bob")
+	bob.join("secret")
+	alice.send(`{"type":"send_message","roomId":"secret","text":"let me in","id":"x1"}`)
+	if m := alice.expect("error"); m["code"] != router.CodeNotMember || m["id"] != "x1" {
+		t.Fatalf("error = %v", m)
+	}
+	bob.expectNothing()
+	// Another user's private room cannot be joined.
+	alice.send(`{"type":"join_room","roomId":"user:bob"}`)
+	if m := alice.expect("error"); m["code"] != router.CodeForbidden {
+		t.Fatalf("error = %v", m)
+	}
+}
+
+func TestEnvelopeErrorsKeepConnectionOpen(t *testing.T) {
+	s := startServer(t, defaultHCL(t))
+	c := s.dial("alice")
+	long := strings.Repeat("é", 2001) // runes, not bytes, count
+	cases := []struct {
+		name, msg, code, id string
+	}{
+		{"bad json", `{"type":`, router.CodeBadJSON, ""},
+		{"not an object", `[1,2]`, router.CodeBadJSON, ""},
+		{"control char in string", "{\"type\":\"send_message\",\"text\":\"a\x01\"}", router.CodeBadJSON, ""},
+		{"missing type", `{"roomId":"a"}`, router.CodeMissingType, ""},
+		{"type not a string", `{"type":7}`, router.CodeMissingType, ""},
+		{"unknown type", `{"type":"nope","id":"u1"}`, router.CodeUnknownType, "u1"},
+		{"bad id", `{"type":"join_room","id":{}}`, router.CodeBadID, ""},
+		{"missing required", `{"type":"send_message","roomId":"r","id":"s1"}`, router.CodeInvalidField, "s1"},
+		{"wrong field type", `{"type":"send_message","roomId":"r","text":5}`, router.CodeInvalidField, ""},
+		{"empty text", `{"type":"send_message","roomId":"r","text":""}`, router.CodeInvalidField, ""},
+		{"text too long", `{"type":"send_message","roomId":"r","text":"` + long + `"}`, router.CodeInvalidField, ""},
+		{"room id too long", `{"type":"join_room","roomId":"` + strings.Repeat("r", 129) + `"}`, router.CodeInvalidField, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c.send(tc.msg)
+			m := c.expect("error")
+			if m["code"] != tc.code {
+				t.Fatalf("code = %v, want %s (%v)", m["code"], tc.code, m)
+			}
+			if msg, _ := m["message"].(string); msg == "" {
+				t.Fatalf("no message: %v", m)
+			}
+			if tc.id != "" && m["id"] != tc.id {
+				t.Fatalf("id = %v, want %s", m["id"], tc.id)
+			}
+		})
+	}
+	// Still open and working; a client id gets an ack, numeric ids too.
+	c.send(`{"type":"join_room","roomId":"ok","id":"j1"}`)
+	c.expect("room_joined")
+	if m := c.expect("ack"); m["id"] != "j1" {
+		t.Fatalf("ack = %v", m)
+	}
+	c.send(`{"type":"send_message","roomId":"ok","text":"x","id":42}`)
+	if m := c.expect("ack"); m["id"] != float64(42) {
+		t.Fatalf("ack = %v", m)
+	}
+	// Binary frames are refused, connection stays.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := c.c.Write(ctx, websocket.MessageBinary, []byte{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if m := c.expect("error"); m["code"] != router.CodeBinary {
+		t.Fatalf("binary: %v", m)
+	}
+	c.send(`{"type":"leave_room","roomId":"ok"}`)
+	c.expect("room_left")
+}
+
+func TestMaxPayloadCloses1009(t *testing.T) {
+	hcl := strings.Replace(defaultHCL(t), `max_payload       = "64KiB"`, `max_payload       = "1KiB"`, 1)
+	s := startServer(t, hcl)
+	c := s.dial("alice")
+	c.send(`{"type":"send_message","roomId":"r","text":"` + strings.Repeat("a", 2000) + `"}`)
+	c.expectClose(websocket.StatusMessageTooBig)
+}
+
+func TestOrigin(t *testing.T) {
+	s := startServer(t, defaultHCL(t))
+	tok := "?token=" + token(t, "alice", time.Hour)
+	cases := []struct {
+		origin string
+		ok     bool
+	}{
+		{"", true}, // non-browser clients send none
+		{"http://localhost:8080", true},
+		{"http://127.0.0.1:8080", true},
+		{"https://evil.example", false},
+		{"http://localhost:8081", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.origin, func(t *testing.T) {
+			h := http.Header{}
+			if tc.origin != "" {
+				h.Set("Origin", tc.origin)
+			}
+			c, resp, err := s.dialRaw(tok, h)
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				_ = c.CloseNow()
+				return
+			}
+			if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("want 403, got resp=%v err=%v", resp, err)
+			}
+		})
+	}
+}
+
+func TestAuthRejection(t *testing.T) {
+	s := startServer(t, defaultHCL(t))
+	expired, _ := router.IssueToken([]byte(testSecret), "alice", -time.Minute, nil)
+	wrongKey, _ := router.IssueToken([]byte("another secret"), "alice", time.Hour, nil)
+	noSub, _ := router.IssueToken([]byte(testSecret), "", time.Hour, nil)
+	for name, q := range map[string]string{
+		"no token":  "",
+		"garbage":   "?token=not.a.jwt",
+		"expired":   "?token=" + expired,
+		"wrong key": "?token=" + wrongKey,
+		"no sub":    "?token=" + noSub,
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, _, err := s.dialRaw(q, nil)
+			if err != nil {
+				t.Fatalf("close mode must accept the upgrade: %v", err)
+			}
+			newClient(t, c, name).expectClose(router.CloseUnauthorized)
+		})
+	}
+
+	t.Run("reject_with http", func(t *testing.T) {
+		hcl := strings.Replace(defaultHCL(t), `reject_with = "close"`, `reject_with = "http"`, 1)
+		s := startServer(t, hcl)
+		_, resp, err := s.dialRaw("?token="+expired, nil)
+		if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("want 401, got resp=%v err=%v", resp, err)
+		}
+	})
+}
+
+func TestRateLimitThenClose4008(t *testing.T) {
+	s := startServer(t, defaultHCL(t))
+	c := s.dial("alice")
+	c.join("r")
+	// typing_start allows 5/s: the burst passes, then rate_limited errors,
+	// and a client that keeps going is closed.
+	limited := 0
+	for i := 0; i < 40; i++ {
+		c.send(`{"type":"typing_start","roomId":"r","id":` + fmt.Sprint(i) + `}`)
+	}
+	for {
+		m, err := c.readErr(5 * time.Second)
+		if err != nil {
+			if websocket.CloseStatus(err) != router.ClosePolicyViolated {
+				t.Fatalf("closed with %v, want 4008", err)
+			}
+			break
+		}
+		if m["type"] == "error" {
+			if m["code"] != router.CodeRateLimited {
+				t.Fatalf("error = %v", m)
+			}
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("no rate_limited error before the close")
+	}
+}
+
+func TestUserDeliveryReachesAllConnections(t *testing.T) {
+	s := startServer(t, defaultHCL(t))
+	a1, a2, b := s.dial("alice"), s.dial("alice"), s.dial("bob")
+	if err := s.router.SendToUser(context.Background(), "alice", map[string]any{"type": "notice", "text": "hello"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*client{a1, a2} {
+		if m := c.expect("notice"); m["text"] != "hello" {
+			t.Fatalf("notice = %v", m)
+		}
+	}
+	b.expectNothing()
+
+	// A user's two connections in a room: user_left only when the last goes.
+	a1.join("r")
+	a2.join("r")
+	b.join("r")
+	a1.expect("user_joined")
+	a2.expect("user_joined")
+	a1.send(`{"type":"leave_room","roomId":"r"}`)
+	a1.expect("room_left")
+	b.expectNothing()
+	a2.send(`{"type":"leave_room","roomId":"r"}`)
+	a2.expect("room_left")
+	if m := b.expect("user_left"); m["userId"] != "alice" {
+		t.Fatalf("user_left = %v", m)
+	}
+}
+
+func TestPublishAndBroadcast(t *testing.T) {
+	s := startServer(t, defaultHCL(t))
+	a, b := s.dial("alice"), s.dial("bob")
+	a.join("news")
+	if err := s.router.Publish(context.Background(), "news", []byte(`{"type":"headline","title":"x"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if m := a.expect("headline"); m["title"] != "x" || m["id"] == nil || m["ts"] == nil {
+		t.Fatalf("headline = %v", m)
+	}
+	b.expectNothing()
+	if err := s.router.Publish(context.Background(), "news", []byte(`{"no":"type"}`)); err == nil {
+		t.Fatal("Publish accepted a message without type")
+	}
+	if err := s.router.Broadcast(context.Background(), map[string]string{"type": "all"}); err != nil {
+		t.Fatal(err)
+	}
+	a.expect("all")
+	b.expect("all")
+}
+
+func TestHeartbeat(t *testing.T) {
+	hcl := strings.Replace(defaultHCL(t), `interval = "30s"`, `interval = "100ms"`, 1)
+	hcl = strings.Replace(hcl, `timeout  = "10s"`, `timeout  = "200ms"`, 1)
+	s := startServer(t, hcl)
+
+	t.Run("server pings, client pongs, stays open", func(t *testing.T) {
+		c := s.dial("alice") // coder/websocket answers pings while reading
+		c.expectNothing()
+		time.Sleep(500 * time.Millisecond)
+		c.join("still-here")
+	})
+	t.Run("client ping answered", func(t *testing.T) {
+		c := s.dial("bob")
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := c.c.Ping(ctx); err != nil {
+			t.Fatalf("ping: %v", err)
+		}
+	})
+	t.Run("silent peer closed", func(t *testing.T) {
+		// A raw TCP client that upgrades and then never answers a ping.
+		conn, err := net.Dial("tcp", strings.TrimPrefix(strings.TrimSuffix(s.url, "/ws"), "ws://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "GET /ws?token=%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", token(t, "carol", time.Hour))
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("upgrade: %v %v", resp, err)
+		}
+		start := time.Now()
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 4096)
+		pings := 0
+		for {
+			n, err := br.Read(buf)
+			if err != nil {
+				break // the server closed the socket
+			}
+			if n > 0 && buf[0] == 0x89 {
+				pings++
+			}
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Fatalf("silent peer kept for %v", d)
+		}
+		if pings == 0 {
+			t.Fatal("server sent no ping")
+		}
+	})
+}
+
+func TestSlowConsumerClosed1013(t *testing.T) {
+	hcl := strings.Replace(defaultHCL(t), `send_queue        = 256`, `send_queue        = 8`, 1)
+	s := startServer(t, hcl)
+	fast := s.dial("fast")
+	fast.join("r")
+
+	// The slow peer completes the upgrade and then stops reading.
+	slow, _, err := s.dialRaw("?token="+token(t, "slow", time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow.SetReadLimit(1 << 20)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := slow.Write(ctx, websocket.MessageText, []byte(`{"type":"join_room","roomId":"r"}`)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+
+	big := strings.Repeat("x", 60000)
+	const n = 300 // ~18 MB: more than the kernel buffers between the two
+	got := make(chan int)
+	go func() {
+		count := 0
+		for count < n {
+			m, err := fast.readErr(10 * time.Second)
+			if err != nil {
+				break
+			}
+			if m["type"] == "bulk" {
+				count++
+			}
+		}
+		got <- count
+	}()
+	for i := 0; i < n; i++ {
+		if err := s.router.Publish(context.Background(), "r", map[string]string{"type": "bulk", "data": big}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond) // let the fast reader keep up; the slow one never does
+	}
+	if c := <-got; c != n {
+		t.Fatalf("fast consumer got %d of %d", c, n)
+	}
+	// Now drain the slow one: it ends with 1013.
+	sc := newClient(t, slow, "slow")
+	sc.expectClose(router.CloseTryAgainLater)
+}
+
+func TestGracefulCloseSends1001(t *testing.T) {
+	s := startServer(t, defaultHCL(t))
+	c := s.dial("alice")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.router.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.expectClose(websocket.StatusGoingAway)
+	if n := s.router.Connections(); n != 0 {
+		t.Fatalf("%d connections left", n)
+	}
+	_, resp, err := s.dialRaw("?token="+token(t, "bob", time.Hour), nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("after Close: resp=%v err=%v", resp, err)
+	}
+}
+
+func TestPolicyVerdicts(t *testing.T) {
+	hcl := defaultHCL(t) + `
+plugin "upper" {
+  native = true
+}
+plugin "gate" {
+  native = true
+}
+route "shout" {
+  plugins = [plugin.upper, plugin.gate]
+  deliver {
+    to   = "room"
+    room = msg.roomId
+    require_member = false
+  }
+}
+`
+	upper := router.PolicyFunc(func(_ context.Context, m *router.Message) router.Verdict {
+		return router.Verdict{Action: router.Transform, Payload: []byte(strings.ToUpper(strings.Replace(string(m.Payload), `"type":"shout"`, `"type":"x"`, 1)))}
+	})
+	gate := router.PolicyFunc(func(_ context.Context, m *router.Message) router.Verdict {
+		s := string(m.Payload)
+		switch {
+		case strings.Contains(s, "SECRET"):
+			return router.Verdict{Action: router.Reject, Code: "no_secrets", Reason: "secrets are not shouted"}
+		case strings.Contains(s, "QUIET"):
+			return router.Verdict{Action: router.Drop}
+		case strings.Contains(s, "ME"):
+			return router.Verdict{Action: router.Reroute, Target: "sender"}
+		}
+		return router.Verdict{Action: router.Allow}
+	})
+	s := startServer(t, hcl, router.WithPolicy("upper", upper), router.WithPolicy("gate", gate))
+	a, b := s.dial("alice"), s.dial("bob")
+	b.join("r")
+	a.send(`{"type":"shout","roomId":"r","text":"hello"}`)
+	// The transform upper-cased the payload, so the room expression now
+	// reads "R": delivery follows the transformed message.
+	b.expectNothing()
+	b.join("R")
+	a.send(`{"type":"shout","roomId":"r","text":"hello"}`)
+	if m := b.expect("shout"); m["TEXT"] != "HELLO" {
+		t.Fatalf("transformed = %v", m)
+	}
+	a.send(`{"type":"shout","roomId":"r","text":"secret","id":"s"}`)
+	if m := a.expect("error"); m["code"] != "no_secrets" || m["id"] != "s" {
+		t.Fatalf("reject = %v", m)
+	}
+	a.send(`{"type":"shout","roomId":"r","text":"quiet","id":"q"}`)
+	if m := a.expect("ack"); m["id"] != "q" {
+		t.Fatalf("drop = %v", m)
+	}
+	a.send(`{"type":"shout","roomId":"r","text":"me"}`)
+	if m := a.expect("shout"); m["TEXT"] != "ME" {
+		t.Fatalf("reroute = %v", m)
+	}
+	b.expectNothing()
+}
