@@ -60,10 +60,10 @@ type Heartbeat struct {
 
 // Token sources in `auth { token_from = [...] }`.
 const (
-	TokenQuery        = "query"        // query:NAME
-	TokenCookie       = "cookie"       // cookie:NAME
-	TokenHeader       = "header"       // header:authorization (Bearer)
-	TokenSubprotocol  = "subprotocol"  // subprotocol
+	TokenQuery        = "query"         // query:NAME
+	TokenCookie       = "cookie"        // cookie:NAME
+	TokenHeader       = "header"        // header:authorization (Bearer)
+	TokenSubprotocol  = "subprotocol"   // subprotocol
 	TokenFirstMessage = "first_message" // first_message
 )
 
@@ -86,7 +86,8 @@ type Auth struct {
 // JWT is `auth { jwt { ... } }`.
 type JWT struct {
 	Algorithms []string      // default ["HS256"]
-	Secret     string        // HMAC secret; may be "" (serve then makes one up for the run)
+	Secret     string        // HMAC secret for HS*; may be "" (serve then makes one up for the run)
+	PublicKey  string        // PEM public key for RS256, ES256 and EdDSA; required when one is listed
 	Issuer     string        // checked when set
 	Audience   string        // checked when set
 	Leeway     time.Duration // allowed clock skew for exp/nbf
@@ -95,13 +96,13 @@ type JWT struct {
 // Plugin is a `plugin "name"` block.
 type Plugin struct {
 	Name    string
-	Source  string            // path of the .wasm, relative to the config file's directory
-	Config  map[string]any    // plugin config, as JSON-compatible values
-	Timeout time.Duration     // per call; default 10ms
-	Memory  int               // bytes; default 16MiB
-	Pool    int               // instances; default 2*GOMAXPROCS when 0
-	OnError string            // "reject" (default) or "allow"
-	Range   hcl.Range         // the block, for diagnostics
+	Source  string         // path of the .wasm; Parse resolves a relative one against the config file's directory
+	Config  map[string]any // plugin config, as JSON-compatible values
+	Timeout time.Duration  // per call; default 10ms
+	Memory  int            // bytes; default 16MiB
+	Pool    int            // instances; default 2*GOMAXPROCS when 0
+	OnError string         // "reject" (default) or "allow"
+	Range   hcl.Range      // the block, for diagnostics
 }
 
 // Route is a `route "type"` block.
@@ -163,7 +164,9 @@ type Deliver struct {
 	ExcludeSender bool
 	As            string // outbound type; default the route's type
 	// RequireMember, for To == ToRoom: the sender must have joined the room.
-	// Default true, so a client cannot write into rooms it has not joined.
+	// Default true in HCL, so a client cannot write into rooms it has not
+	// joined. Defaults cannot tell an unset false from an explicit one, so
+	// a Deliver built in Go must set it itself.
 	RequireMember bool
 }
 

@@ -1,0 +1,435 @@
+package config
+
+import (
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// Defaults fills every zero-valued optional setting with the default
+// documented on its field. Parse calls it; call it on a Config built in Go.
+func (c *Config) Defaults() {
+	s := &c.Server
+	orDefault(&s.Listen, "127.0.0.1:8080")
+	orDefault(&s.Path, "/ws")
+	orDefault(&s.MaxPayload, 64<<10)
+	orDefault(&s.HandshakeTimeout, 5*time.Second)
+	orDefault(&s.SendQueue, 256)
+	orDefault(&s.Heartbeat.Interval, 30*time.Second)
+	orDefault(&s.Heartbeat.Timeout, 10*time.Second)
+
+	a := &c.Auth
+	if a.Enabled && len(a.TokenFrom) == 0 {
+		a.TokenFrom = []TokenSource{{Kind: TokenQuery, Name: "token"}}
+	}
+	orDefault(&a.RejectWith, "close")
+	if a.JWT != nil && len(a.JWT.Algorithms) == 0 {
+		a.JWT.Algorithms = []string{"HS256"}
+	}
+
+	for _, p := range c.Plugins {
+		orDefault(&p.Timeout, 10*time.Millisecond)
+		orDefault(&p.Memory, 16<<20)
+		orDefault(&p.OnError, "reject")
+	}
+	for _, r := range c.Routes {
+		if r.Rate != nil {
+			orDefault(&r.Rate.Burst, r.Rate.Count)
+		}
+		if r.Deliver != nil {
+			orDefault(&r.Deliver.As, r.Type)
+		}
+	}
+	for _, t := range c.Tests {
+		orDefault(&t.Expect.Verdict, "deliver")
+	}
+}
+
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// Check applies the rules of the config to a Config built in Go, after
+// Defaults. It returns every problem, one line each, joined with
+// errors.Join; nil when there is none. Parse applies the same rules and
+// reports them with source ranges instead.
+func (c *Config) Check() error {
+	var errs []error
+	c.check(func(_ any, attr, where, summary, detail string) {
+		if attr != "" {
+			where += " " + attr
+		}
+		errs = append(errs, fmt.Errorf("%s: %s; %s", where, summary, detail))
+	})
+	return errors.Join(errs...)
+}
+
+// reporter receives one problem: obj is the object at fault (a *Route, a
+// *Field, ...), attr the attribute ("" for the whole block, "plugins[1]"
+// for a list entry), where a readable path to obj for Check's messages.
+//
+// A problem caused by an attribute's absence is reported on that attribute:
+// the diagnostic then falls back to the block's range, and is skipped when
+// the attribute is there but its value was already reported as invalid.
+type reporter func(obj any, attr, where, summary, detail string)
+
+// report turns problems into diagnostics at the ranges the decoder saw.
+func (d *decoder) report(filename string) reporter {
+	return func(obj any, attr, _, summary, detail string) {
+		if d.failed[rangeKey{obj, attr}] {
+			return // already reported as a value error; don't pile on
+		}
+		rng, ok := d.ranges[rangeKey{obj, attr}]
+		if !ok {
+			rng, ok = d.ranges[rangeKey{obj, ""}]
+		}
+		if !ok {
+			start := hcl.Pos{Line: 1, Column: 1}
+			rng = hcl.Range{Filename: filename, Start: start, End: start}
+		}
+		d.diags = append(d.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  summary,
+			Detail:   detail,
+			Subject:  rng.Ptr(),
+		})
+	}
+}
+
+// The accepted values of enumerated settings.
+var (
+	rejectWiths   = []string{"close", "http"}
+	jwtAlgorithms = []string{"HS256", "HS384", "HS512", "RS256", "ES256", "EdDSA"}
+	onErrors      = []string{"reject", "allow"}
+	actions       = []string{"join", "leave"}
+	fieldTypes    = []string{TypeString, TypeNumber, TypeBool, TypeObject, TypeArray}
+	targets       = []string{ToRoom, ToUser, ToSender, ToBroadcast, ToNone}
+	verdicts      = []string{"deliver", "reject", "drop"}
+	// Types the server itself sends; a route or a delivered message of
+	// that type would be mistaken for the server's own frames.
+	reservedTypes = []string{"error", "ack", "connected"}
+)
+
+func (c *Config) check(report reporter) {
+	c.checkServer(report)
+	c.checkAuth(report)
+
+	plugins := map[string]bool{}
+	for _, p := range c.Plugins {
+		where := fmt.Sprintf("plugin %q", p.Name)
+		switch {
+		case !hclsyntax.ValidIdentifier(p.Name):
+			report(p, "name", where, "Invalid plugin name", fmt.Sprintf("%q cannot be referenced as plugin.<name>: use letters, digits, underscores and dashes, starting with a letter, such as \"no_links\".", p.Name))
+		case plugins[p.Name]:
+			report(p, "name", where, "Duplicate plugin", fmt.Sprintf("Another plugin block is named %q; rename one of them.", p.Name))
+		}
+		plugins[p.Name] = true
+		if p.Source == "" {
+			report(p, "source", where, "Empty plugin source", `source is the path of the plugin's .wasm file, relative to the config file, such as "plugins/no_links.wasm".`)
+		}
+		if p.Timeout < 0 || p.Memory < 0 || p.Pool < 0 {
+			report(p, "", where, "Negative limit", "timeout, memory and pool must not be negative.")
+		}
+		if p.OnError != "" && !slices.Contains(onErrors, p.OnError) {
+			report(p, "on_error", where, "Invalid on_error", oneOf(p.OnError, onErrors)+` "reject" fails closed when the plugin traps or times out; "allow" lets the message through.`)
+		}
+	}
+	c.checkPluginRefs(report, &c.Auth, "auth", c.Auth.Plugins)
+
+	reserved := reservedTypes
+	for _, ts := range c.Auth.TokenFrom {
+		if c.Auth.Enabled && ts.Kind == TokenFirstMessage {
+			// The first message carries {"type":"auth","token":...}.
+			reserved = append(slices.Clip(reserved), "auth")
+		}
+	}
+	types := map[string]bool{}
+	for _, r := range c.Routes {
+		where := fmt.Sprintf("route %q", r.Type)
+		switch {
+		case r.Type == "":
+			report(r, "name", where, "Empty route type", `The label of a route is the message type it handles, as in route "send_message" { ... }.`)
+		case slices.Contains(reserved, r.Type):
+			report(r, "name", where, "Reserved route type", fmt.Sprintf("The server sends %q messages itself (reserved: %s), so a client cannot send one; choose another type.", r.Type, quoteList(reserved)))
+		case types[r.Type]:
+			report(r, "name", where, "Duplicate route", fmt.Sprintf("Another route handles %q; each message type has one route. Merge the two blocks.", r.Type))
+		}
+		types[r.Type] = true
+		c.checkRoute(report, r, where)
+		c.checkPluginRefs(report, r, where, r.Plugins)
+	}
+
+	tests := map[string]bool{}
+	for _, t := range c.Tests {
+		where := fmt.Sprintf("test %q", t.Name)
+		if tests[t.Name] {
+			report(t, "name", where, "Duplicate test", fmt.Sprintf("Another test is named %q; rename one of them.", t.Name))
+		}
+		tests[t.Name] = true
+		if _, ok := t.Send["type"].(string); !ok {
+			report(t, "send", where, "Test message without type", `send is the envelope the client sends and needs a string type, as in send = { type = "send_message", roomId = "lobby", text = "hi" }.`)
+		}
+		e := &t.Expect
+		where += " expect"
+		if !slices.Contains(verdicts, e.Verdict) && e.Verdict != "" {
+			report(e, "verdict", where, "Invalid verdict", oneOf(e.Verdict, verdicts))
+		}
+		if e.Code != "" && e.Verdict != "reject" && slices.Contains(verdicts, e.Verdict) {
+			report(e, "code", where, "Code without reject", `code is the error code of a rejected message; set verdict = "reject" or remove code.`)
+		}
+		if e.To != "" && !slices.Contains(targets, e.To) {
+			report(e, "to", where, "Invalid delivery target", oneOf(e.To, targets))
+		}
+	}
+}
+
+func (c *Config) checkServer(report reporter) {
+	s := &c.Server
+	if _, _, err := net.SplitHostPort(s.Listen); err != nil && s.Listen != "" {
+		report(s, "listen", "server", "Invalid listen address", fmt.Sprintf("%q is not host:port; write e.g. \"127.0.0.1:8080\", or \":8080\" for every interface.", s.Listen))
+	}
+	if s.Path != "" && !strings.HasPrefix(s.Path, "/") {
+		report(s, "path", "server", "Invalid path", fmt.Sprintf("The WebSocket path must start with \"/\", as in \"/ws\"; got %q.", s.Path))
+	}
+	if s.MaxPayload < 0 || s.SendQueue < 0 || s.HandshakeTimeout < 0 || s.Heartbeat.Interval < 0 || s.Heartbeat.Timeout < 0 {
+		report(s, "", "server", "Negative limit", "Sizes, counts and durations must not be negative.")
+	}
+}
+
+func (c *Config) checkAuth(report reporter) {
+	a := &c.Auth
+	if !a.Enabled {
+		return
+	}
+	for i, ts := range a.TokenFrom {
+		if msg := tokenSourceProblem(ts); msg != "" {
+			report(a, fmt.Sprintf("token_from[%d]", i), "auth", "Invalid token source", msg+` Token sources are "query:NAME", "cookie:NAME", "header:authorization", "subprotocol" and "first_message".`)
+		}
+	}
+	if !slices.Contains(rejectWiths, a.RejectWith) && a.RejectWith != "" {
+		report(a, "reject_with", "auth", "Invalid reject_with", oneOf(a.RejectWith, rejectWiths)+` "close" accepts the socket and closes it with 4001 (browsers can see that); "http" answers 401.`)
+	}
+	if a.JWT == nil && len(a.Plugins) == 0 {
+		report(a, "plugins", "auth", "Nothing verifies tokens", "An auth block needs a jwt block, connect-phase plugins (plugins = [plugin.<name>]), or both. To accept anonymous connections, remove the auth block.")
+	}
+	j := a.JWT
+	if j == nil {
+		return
+	}
+	asymmetric := ""
+	for _, alg := range j.Algorithms {
+		if !slices.Contains(jwtAlgorithms, alg) {
+			report(j, "algorithms", "auth jwt", "Unsupported JWT algorithm", oneOf(alg, jwtAlgorithms))
+		} else if !strings.HasPrefix(alg, "HS") {
+			asymmetric = alg
+		}
+	}
+	switch {
+	case asymmetric != "" && j.PublicKey == "":
+		report(j, "algorithms", "auth jwt", "Missing public key", fmt.Sprintf("%s tokens are verified with a public key: add public_key = file(\"jwt.pub\") with the PEM-encoded key.", asymmetric))
+	case j.PublicKey != "":
+		if b, _ := pem.Decode([]byte(j.PublicKey)); b == nil {
+			report(j, "public_key", "auth jwt", "Invalid public key", `public_key must be a PEM-encoded key ("-----BEGIN PUBLIC KEY-----" ...); file("jwt.pub") reads one from a file.`)
+		}
+	}
+	if j.Leeway < 0 {
+		report(j, "leeway", "auth jwt", "Negative leeway", "leeway is the clock skew allowed for exp and nbf, such as \"30s\".")
+	}
+}
+
+// tokenSourceProblem says what is wrong with a token source, or "".
+func tokenSourceProblem(ts TokenSource) string {
+	switch ts.Kind {
+	case TokenQuery, TokenCookie:
+		if ts.Name == "" {
+			return fmt.Sprintf("%s needs a name, as in %q.", ts.Kind, ts.Kind+":token")
+		}
+	case TokenHeader:
+		if !strings.EqualFold(ts.Name, "authorization") {
+			return fmt.Sprintf("Only the Authorization header (a Bearer token) is read; write \"header:authorization\", not %q.", ts.Kind+":"+ts.Name)
+		}
+	case TokenSubprotocol, TokenFirstMessage:
+		if ts.Name != "" {
+			return fmt.Sprintf("%s takes no name; write %q.", ts.Kind, ts.Kind)
+		}
+	default:
+		kinds := []string{TokenQuery, TokenCookie, TokenHeader, TokenSubprotocol, TokenFirstMessage}
+		return fmt.Sprintf("%q is not a token source.%s", ts.Kind, suggest(ts.Kind, kinds))
+	}
+	return ""
+}
+
+func (c *Config) checkPluginRefs(report reporter, obj any, where string, names []string) {
+	var declared []string
+	for _, p := range c.Plugins {
+		declared = append(declared, p.Name)
+	}
+	for i, name := range names {
+		if !slices.Contains(declared, name) {
+			report(obj, fmt.Sprintf("plugins[%d]", i), where, "Unknown plugin", fmt.Sprintf("There is no plugin %q.%s Declare it with a plugin %q { source = \"...\" } block, or fix the name.", name, suggest(name, declared), name))
+		}
+	}
+}
+
+func (c *Config) checkRoute(report reporter, r *Route, where string) {
+	fields := map[string]bool{}
+	for _, f := range r.Schema {
+		checkField(report, f, fmt.Sprintf("%s field %q", where, f.Name), fields)
+	}
+
+	switch r.Action {
+	case "":
+		if r.Room != nil {
+			report(r, "room", where, "room outside deliver", "A route's own room is the room a join or leave action acts on. For delivery, put room inside the deliver block.")
+		}
+		if r.Deliver == nil {
+			report(r, "action", where, "Missing deliver block", `A route either delivers (deliver { to = "room" ... }) or acts (action = "join" or "leave"). To accept and discard a message, use deliver { to = "none" }.`)
+		}
+	case "join", "leave":
+		if r.Room == nil {
+			report(r, "action", where, "Missing room", fmt.Sprintf("A %s route needs the room to %s, as in room = msg.roomId.", r.Action, r.Action))
+		} else {
+			checkExpr(report, r, "room", where, r.Room)
+		}
+		if r.Deliver != nil {
+			report(r.Deliver, "", where, "Both action and deliver", "A route either acts (join or leave) or delivers, not both: remove the deliver block or the action. The server itself tells the room about joins and leaves.")
+		}
+	default:
+		report(r, "action", where, "Invalid action", oneOf(r.Action, actions)+" Remove action for a route that delivers.")
+	}
+
+	if rt := r.Rate; rt != nil && (rt.Count < 1 || rt.Per <= 0 || rt.Burst < 0) {
+		report(r, "rate", where, "Invalid rate", "A rate needs a count of at least 1 per positive period, as in \"20/s\", and a burst that is not negative.")
+	}
+
+	if dl := r.Deliver; dl != nil && r.Action == "" {
+		where += " deliver"
+		switch dl.To {
+		case ToRoom:
+			if dl.Room == nil {
+				report(dl, "to", where, "Missing room", "Delivery to a room needs the room, as in room = msg.roomId.")
+			}
+		case ToUser:
+			if dl.User == nil {
+				report(dl, "to", where, "Missing user", "Delivery to a user needs the user id, as in user = msg.to.")
+			}
+		case ToSender, ToBroadcast, ToNone:
+		default:
+			report(dl, "to", where, "Invalid delivery target", oneOf(dl.To, targets))
+		}
+		if dl.Room != nil {
+			if dl.To != ToRoom && slices.Contains(targets, dl.To) {
+				report(dl, "room", where, "room without to = \"room\"", fmt.Sprintf("This deliver block sends to %q, so room is not used; remove it or set to = \"room\".", dl.To))
+			} else {
+				checkExpr(report, dl, "room", where, dl.Room)
+			}
+		}
+		if dl.User != nil {
+			if dl.To != ToUser && slices.Contains(targets, dl.To) {
+				report(dl, "user", where, "user without to = \"user\"", fmt.Sprintf("This deliver block sends to %q, so user is not used; remove it or set to = \"user\".", dl.To))
+			} else {
+				checkExpr(report, dl, "user", where, dl.User)
+			}
+		}
+		// as = the route's own type was reported as a reserved route type.
+		if slices.Contains(reservedTypes, dl.As) && dl.As != r.Type {
+			report(dl, "as", where, "Reserved message type", fmt.Sprintf("Clients read %q messages as the server's own; choose another type for as.", dl.As))
+		}
+	}
+}
+
+func checkField(report reporter, f *Field, where string, seen map[string]bool) {
+	switch {
+	case f.Name == "":
+		report(f, "name", where, "Empty field name", `A field block is labelled with the name of a top-level field of the message, as in field "roomId" { ... }.`)
+	case seen[f.Name]:
+		report(f, "name", where, "Duplicate field", fmt.Sprintf("Field %q is declared twice in this schema; merge the two blocks.", f.Name))
+	}
+	seen[f.Name] = true
+	if !slices.Contains(fieldTypes, f.Type) {
+		report(f, "type", where, "Invalid field type", oneOf(f.Type, fieldTypes))
+		return // the constraints below depend on the type
+	}
+	only := func(attr, types string, set bool) {
+		if set {
+			report(f, attr, where, "Constraint does not apply", fmt.Sprintf("%s applies to %s, and this field is a %s; remove it or change the type.", attr, types, f.Type))
+		}
+	}
+	lengths := f.Type == TypeString || f.Type == TypeArray
+	only("min_length", "strings and arrays", !lengths && f.MinLength != nil)
+	only("max_length", "strings and arrays", !lengths && f.MaxLength != nil)
+	only("min", "numbers", f.Type != TypeNumber && f.Min != nil)
+	only("max", "numbers", f.Type != TypeNumber && f.Max != nil)
+	only("enum", "strings", f.Type != TypeString && f.Enum != nil)
+	only("pattern", "strings", f.Type != TypeString && f.Pattern != nil)
+	if lengths {
+		switch {
+		case f.MinLength != nil && *f.MinLength < 0, f.MaxLength != nil && *f.MaxLength < 0:
+			report(f, "", where, "Negative length", "min_length and max_length must not be negative.")
+		case f.MinLength != nil && f.MaxLength != nil && *f.MinLength > *f.MaxLength:
+			report(f, "max_length", where, "min_length is greater than max_length", fmt.Sprintf("No value can be at least %d and at most %d long; swap or fix them.", *f.MinLength, *f.MaxLength))
+		}
+	}
+	if f.Type == TypeNumber && f.Min != nil && f.Max != nil && *f.Min > *f.Max {
+		report(f, "max", where, "min is greater than max", fmt.Sprintf("No number is at least %g and at most %g; swap or fix them.", *f.Min, *f.Max))
+	}
+}
+
+// checkExpr checks an Expr built in Go; compiled ones always pass.
+func checkExpr(report reporter, obj any, attr, where string, e *Expr) {
+	if len(e.Parts) == 0 {
+		report(obj, attr, where, "Empty expression", "The value is an empty string. "+exprHelp)
+		return
+	}
+	for _, p := range e.Parts {
+		ok := false
+		switch p.From {
+		case FromLiteral:
+			ok = p.Path == nil
+		case FromMsg:
+			ok = len(p.Path) == 1 && p.Path[0] != ""
+		case FromUser:
+			ok = slices.Equal(p.Path, []string{"id"}) || len(p.Path) == 2 && p.Path[0] == "claims" && p.Path[1] != ""
+		}
+		if !ok {
+			report(obj, attr, where, "Invalid reference", fmt.Sprintf("Part %+v is not a literal, msg.<field>, user.id or user.claims.<name>.", p))
+			return
+		}
+	}
+}
+
+// oneOf says that value is not one of allowed, suggesting the closest.
+func oneOf(value string, allowed []string) string {
+	return fmt.Sprintf("%q is not one of %s.%s", value, quoteList(allowed), suggest(value, allowed))
+}
+
+func quoteList(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// suggest returns ` Did you mean "x"?` for the closest name within a small
+// edit distance (as hcl does for attribute names), or "".
+func suggest(given string, names []string) string {
+	for _, n := range names {
+		if strings.EqualFold(given, n) || levenshtein.Distance(given, n, nil) < 3 {
+			return fmt.Sprintf(" Did you mean %q?", n)
+		}
+	}
+	return ""
+}

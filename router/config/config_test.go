@@ -1,0 +1,610 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/invalid/*.golden from the current output")
+
+// TestInvalid checks the exact text `switchboard validate` prints for each
+// invalid config against its golden file.
+func TestInvalid(t *testing.T) {
+	files, err := filepath.Glob("testdata/invalid/*.hcl")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no invalid configs: %v", err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".hcl"), func(t *testing.T) {
+			c, err := Load(file)
+			if err == nil {
+				t.Fatalf("Load succeeded, want diagnostics; config: %+v", c)
+			}
+			if c != nil {
+				t.Errorf("Load returned a config along with an error")
+			}
+			var buf bytes.Buffer
+			if err := WriteDiagnostics(&buf, err, 0, false); err != nil {
+				t.Fatal(err)
+			}
+			golden := strings.TrimSuffix(file, ".hcl") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if got := buf.String(); got != string(want) {
+				t.Errorf("diagnostics differ from %s (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", golden, got, want)
+			}
+		})
+	}
+}
+
+// TestAllReported proves one file with several mistakes yields them all,
+// each with a source range, in source order.
+func TestAllReported(t *testing.T) {
+	_, err := Load("testdata/invalid/many.hcl")
+	var diags hcl.Diagnostics
+	if !errors.As(err, &diags) {
+		t.Fatalf("error %T does not unwrap to hcl.Diagnostics", err)
+	}
+	want := []string{
+		"Invalid size", "Invalid token source", "Unsupported JWT algorithm", "Invalid duration",
+		"Invalid on_error", "Invalid reference", "Invalid field type", "Invalid rate",
+		"Unknown plugin", "Unknown reference", "Duplicate route", "Invalid delivery target",
+	}
+	var got []string
+	line := 0
+	for _, d := range diags {
+		got = append(got, d.Summary)
+		if d.Severity != hcl.DiagError || d.Subject == nil || d.Detail == "" {
+			t.Errorf("diagnostic %q lacks severity, range or detail: %+v", d.Summary, d)
+			continue
+		}
+		if d.Subject.Start.Line < line {
+			t.Errorf("diagnostic %q at line %d comes after line %d", d.Summary, d.Subject.Start.Line, line)
+		}
+		line = d.Subject.Start.Line
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("summaries:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestDiagnosticsError(t *testing.T) {
+	_, err := Parse([]byte("route \"x\" {\n  plugins = [plugin.nope]\n  deliver {\n    to = \"mars\"\n  }\n}\n"), "r.hcl")
+	want := `r.hcl:2,14-25: Unknown plugin; There is no plugin "nope". Declare it with a plugin "nope" { source = "..." } block, or fix the name.` + "\n" +
+		`r.hcl:4,10-16: Invalid delivery target; "mars" is not one of "room", "user", "sender", "broadcast", "none".`
+	if err == nil || err.Error() != want {
+		t.Errorf("Error():\n got %v\nwant %s", err, want)
+	}
+
+	var buf bytes.Buffer
+	if err := WriteDiagnostics(&buf, errors.New("open x.hcl: no such file"), 0, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := buf.String(); got != "Error: open x.hcl: no such file\n" {
+		t.Errorf("plain error printed as %q", got)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load("testdata/does-not-exist.hcl")
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load of a missing file: %v, want os.ErrNotExist", err)
+	}
+}
+
+func intp(n int) *int           { return &n }
+func floatp(f float64) *float64 { return &f }
+func msgExpr(field string) *Expr {
+	return &Expr{Parts: []ExprPart{{From: FromMsg, Path: []string{field}}}}
+}
+func litExpr(s string) ExprPart     { return ExprPart{From: FromLiteral, Literal: s} }
+func userPart(p ...string) ExprPart { return ExprPart{From: FromUser, Path: p} }
+
+// clearRanges zeroes source ranges and moves compiled patterns to a map,
+// so that a decoded Config can be compared with one written here.
+func clearRanges(c *Config) map[string]string {
+	patterns := map[string]string{}
+	clear := func(e *Expr) {
+		if e != nil {
+			e.Range = hcl.Range{}
+		}
+	}
+	for _, p := range c.Plugins {
+		p.Range = hcl.Range{}
+	}
+	for _, r := range c.Routes {
+		r.Range = hcl.Range{}
+		clear(r.Room)
+		if r.Deliver != nil {
+			clear(r.Deliver.Room)
+			clear(r.Deliver.User)
+		}
+		for _, f := range r.Schema {
+			if f.Pattern != nil {
+				patterns[r.Type+"."+f.Name] = f.Pattern.String()
+				f.Pattern = nil
+			}
+		}
+	}
+	for _, tc := range c.Tests {
+		tc.Range = hcl.Range{}
+	}
+	return patterns
+}
+
+func TestValidFull(t *testing.T) {
+	t.Setenv("SWITCHBOARD_TEST_SECRET", "s3cret")
+	t.Setenv("SWITCHBOARD_TEST_PREFIX", "") // unset and empty read the same
+	c, err := Load("testdata/valid/full.hcl")
+	if err != nil {
+		var buf bytes.Buffer
+		_ = WriteDiagnostics(&buf, err, 0, false)
+		t.Fatal(buf.String())
+	}
+	if err := c.Check(); err != nil {
+		t.Errorf("a loaded config fails Check: %v", err)
+	}
+	if c.Filename != "testdata/valid/full.hcl" {
+		t.Errorf("Filename = %q", c.Filename)
+	}
+	patterns := clearRanges(c)
+
+	check := func(name string, got, want any) {
+		t.Helper()
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %#v\nwant %#v", name, got, want)
+		}
+	}
+	check("server", c.Server, Server{
+		Listen:           ":9000",
+		Path:             "/realtime",
+		MaxPayload:       1000 * 1000,
+		AllowedOrigins:   []string{"https://app.example.com"},
+		HandshakeTimeout: 2 * time.Second,
+		SendQueue:        64,
+		Heartbeat:        Heartbeat{Interval: 15 * time.Second, Timeout: 5 * time.Second},
+	})
+	key, _ := os.ReadFile("testdata/valid/jwt.pub")
+	check("auth", c.Auth, Auth{
+		Enabled: true,
+		TokenFrom: []TokenSource{
+			{TokenQuery, "access_token"}, {TokenCookie, "session"}, {TokenHeader, "Authorization"},
+			{TokenSubprotocol, ""}, {TokenFirstMessage, ""},
+		},
+		RejectWith: "http",
+		Plugins:    []string{"tenant"},
+		JWT: &JWT{
+			Algorithms: []string{"HS512", "EdDSA"},
+			Secret:     "s3cret",
+			PublicKey:  strings.TrimSpace(string(key)),
+			Issuer:     "https://auth.example.com",
+			Audience:   "chat",
+			Leeway:     30 * time.Second,
+		},
+	})
+	check("plugins", c.Plugins, []*Plugin{
+		{Name: "tenant", Source: "/opt/plugins/tenant.wasm", Timeout: 10 * time.Millisecond, Memory: 16 << 20, OnError: "reject"},
+		{
+			Name:   "no_links",
+			Source: filepath.Join("testdata", "valid", "plugins", "nolinks.wasm"),
+			Config: map[string]any{
+				"allow":  []any{"example.com"},
+				"max":    float64(3),
+				"strict": true,
+				"nested": map[string]any{"ratio": 0.5, "none": nil},
+			},
+			Timeout: 2 * time.Millisecond,
+			Memory:  1 << 20,
+			Pool:    4,
+			OnError: "allow",
+		},
+	})
+	check("patterns", patterns, map[string]string{"send_message.roomId": "^[a-z0-9:_-]+$"})
+	wantRoutes := []*Route{
+		{Type: "join_team", Action: "join", Room: &Expr{Parts: []ExprPart{litExpr("team:"), userPart("claims", "team")}}},
+		{Type: "leave_room", Action: "leave", Room: msgExpr("roomId")},
+		{
+			Type: "send_message",
+			Schema: []*Field{
+				{Name: "roomId", Type: TypeString, Required: true, MinLength: intp(1), MaxLength: intp(128)},
+				{Name: "priority", Type: TypeNumber, Min: floatp(-1.5), Max: floatp(10)},
+				{Name: "mood", Type: TypeString, Enum: []string{"happy", "sad"}},
+				{Name: "tags", Type: TypeArray, MaxLength: intp(5)},
+				{Name: "urgent", Type: TypeBool},
+				{Name: "meta", Type: TypeObject},
+			},
+			Rate:    &Rate{Count: 100, Per: time.Minute, Burst: 10},
+			Plugins: []string{"no_links", "tenant"},
+			Deliver: &Deliver{To: ToRoom, Room: msgExpr("roomId"), ExcludeSender: true, As: "message_received"},
+		},
+		{
+			Type:    "direct",
+			Rate:    &Rate{Count: 1000, Per: time.Hour, Burst: 1000},
+			Deliver: &Deliver{To: ToUser, User: msgExpr("to"), As: "direct", RequireMember: true},
+		},
+		{Type: "whoami", Deliver: &Deliver{To: ToSender, As: "whoami", RequireMember: true}},
+		{Type: "announce", Deliver: &Deliver{To: ToBroadcast, As: "announce", RequireMember: true}},
+		{Type: "sink", Deliver: &Deliver{To: ToNone, As: "sunk", RequireMember: true}},
+	}
+	if len(c.Routes) != len(wantRoutes) {
+		t.Fatalf("%d routes, want %d", len(c.Routes), len(wantRoutes))
+	}
+	for i, want := range wantRoutes {
+		check("route "+want.Type, c.Routes[i], want)
+	}
+	check("tests", c.Tests, []*Test{
+		{
+			Name:   "links are rejected",
+			User:   "alice",
+			Claims: map[string]any{"team": "red", "admin": false},
+			Send:   map[string]any{"type": "send_message", "roomId": "lobby", "text": "see http://evil.test"},
+			Expect: TestExpect{Verdict: "reject", Code: "forbidden"},
+		},
+		{
+			Name:   "message reaches the room",
+			User:   "bob",
+			Send:   map[string]any{"type": "send_message", "roomId": "lobby", "text": "hi"},
+			Expect: TestExpect{Verdict: "deliver", To: "room", Room: "lobby", Fields: map[string]any{"text": "hi", "userId": "bob"}},
+		},
+	})
+}
+
+func TestValidEmpty(t *testing.T) {
+	c, err := Load("testdata/valid/empty.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		Server: Server{
+			Listen: "127.0.0.1:8080", Path: "/ws", MaxPayload: 64 << 10, HandshakeTimeout: 5 * time.Second,
+			SendQueue: 256, Heartbeat: Heartbeat{Interval: 30 * time.Second, Timeout: 10 * time.Second},
+		},
+		Auth:     Auth{RejectWith: "close"},
+		Filename: "testdata/valid/empty.hcl",
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("got %+v\nwant %+v", c, want)
+	}
+}
+
+func TestAuthDefaults(t *testing.T) {
+	c, err := Parse([]byte("auth {\n  jwt {}\n}\n"), "a.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Auth{Enabled: true, TokenFrom: []TokenSource{{TokenQuery, "token"}}, RejectWith: "close", JWT: &JWT{Algorithms: []string{"HS256"}}}
+	if !reflect.DeepEqual(c.Auth, want) {
+		t.Errorf("got %+v, want %+v", c.Auth, want)
+	}
+}
+
+// TestDefaultConfig keeps router.hcl in step with the protocol in DESIGN.md.
+func TestDefaultConfig(t *testing.T) {
+	c, err := Load("../../router.hcl")
+	if err != nil {
+		var buf bytes.Buffer
+		_ = WriteDiagnostics(&buf, err, 0, false)
+		t.Fatal(buf.String())
+	}
+	if err := c.Check(); err != nil {
+		t.Errorf("router.hcl fails Check: %v", err)
+	}
+	if c.Server.Listen != "127.0.0.1:8080" || c.Server.Path != "/ws" || c.Server.MaxPayload != 64<<10 {
+		t.Errorf("server = %+v", c.Server)
+	}
+	if !c.Auth.Enabled || c.Auth.JWT == nil || !reflect.DeepEqual(c.Auth.TokenFrom, []TokenSource{{TokenQuery, "token"}}) {
+		t.Errorf("auth = %+v", c.Auth)
+	}
+	roomID := msgExpr("roomId")
+	for _, tc := range []struct {
+		typ, action, to, as string
+		excludeSender       bool
+		rate                *Rate
+		required            []string
+	}{
+		{typ: "join_room", action: "join", required: []string{"roomId"}},
+		{typ: "leave_room", action: "leave", required: []string{"roomId"}},
+		{typ: "send_message", to: ToRoom, as: "message_received", excludeSender: true, rate: &Rate{20, time.Second, 20}, required: []string{"roomId", "text"}},
+		{typ: "typing_start", to: ToRoom, as: "typing_start", excludeSender: true, rate: &Rate{5, time.Second, 5}, required: []string{"roomId"}},
+		{typ: "typing_stop", to: ToRoom, as: "typing_stop", excludeSender: true, rate: &Rate{5, time.Second, 5}, required: []string{"roomId"}},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			r := c.Route(tc.typ)
+			if r == nil {
+				t.Fatal("no route")
+			}
+			var required []string
+			for _, f := range r.Schema {
+				if f.Required {
+					required = append(required, f.Name)
+				}
+			}
+			if !reflect.DeepEqual(required, tc.required) {
+				t.Errorf("required fields %q, want %q", required, tc.required)
+			}
+			if !reflect.DeepEqual(r.Rate, tc.rate) {
+				t.Errorf("rate %+v, want %+v", r.Rate, tc.rate)
+			}
+			if r.Action != tc.action {
+				t.Errorf("action %q, want %q", r.Action, tc.action)
+			}
+			if tc.action != "" {
+				if r.Room == nil || !reflect.DeepEqual(r.Room.Parts, roomID.Parts) || r.Deliver != nil {
+					t.Errorf("room %v, deliver %+v; want msg.roomId and no deliver", r.Room, r.Deliver)
+				}
+				return
+			}
+			d := r.Deliver
+			if d == nil || d.To != tc.to || d.As != tc.as || d.ExcludeSender != tc.excludeSender || !d.RequireMember ||
+				d.Room == nil || !reflect.DeepEqual(d.Room.Parts, roomID.Parts) {
+				t.Errorf("deliver %+v", d)
+			}
+		})
+	}
+	if text := c.Route("send_message").Schema[1]; text.Name != "text" || *text.MaxLength != 2000 {
+		t.Errorf("send_message text field %+v, want max_length 2000", text)
+	}
+}
+
+func TestRelativeSource(t *testing.T) {
+	src := []byte("plugin \"p\" {\n  source = \"p.wasm\"\n}\n")
+	for _, tc := range []struct{ filename, want string }{
+		{"/etc/switchboard/router.hcl", "/etc/switchboard/p.wasm"},
+		{"router.hcl", "p.wasm"},
+		{"", "p.wasm"},
+	} {
+		t.Run(tc.filename, func(t *testing.T) {
+			c, err := Parse(src, tc.filename)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Plugins[0].Source; got != tc.want {
+				t.Errorf("Source = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestEnvAndFile(t *testing.T) {
+	t.Setenv("SB_ROOM", "lobby")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "secret"), []byte("hunter2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := []byte(`auth {
+  jwt {
+    secret = trimspace(file("secret"))
+    issuer = env("SB_UNSET_VARIABLE_FOR_TEST")
+  }
+}
+route "r" {
+  deliver {
+    to   = "room"
+    room = "${env("SB_ROOM")}:${msg.roomId}"
+  }
+}
+`)
+	c, err := Parse(src, filepath.Join(dir, "router.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Auth.JWT.Secret != "hunter2" || c.Auth.JWT.Issuer != "" {
+		t.Errorf("jwt = %+v", c.Auth.JWT)
+	}
+	want := []ExprPart{litExpr("lobby:"), {From: FromMsg, Path: []string{"roomId"}}}
+	if got := c.Routes[0].Deliver.Room.Parts; !reflect.DeepEqual(got, want) {
+		t.Errorf("room parts %+v, want %+v", got, want)
+	}
+}
+
+func TestExprString(t *testing.T) {
+	for _, tc := range []struct {
+		src, want string
+	}{
+		{`msg.roomId`, `msg.roomId`},
+		{`msg["roomId"]`, `msg.roomId`},
+		{`user.id`, `user.id`},
+		{`"team:${user.claims.team}"`, `"team:${user.claims.team}"`},
+		{`"${msg.a}${msg.b}"`, `"${msg.a}${msg.b}"`},
+		{`"lobby"`, `"lobby"`},
+		{`"a$${b}\"c"`, `"a$${b}\"c"`},
+		{`"a${"b"}c"`, `"abc"`},
+	} {
+		t.Run(tc.src, func(t *testing.T) {
+			src := "route \"r\" {\n  action = \"join\"\n  room = " + tc.src + "\n}\n"
+			c, err := Parse([]byte(src), "e.hcl")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Routes[0].Room.String(); got != tc.want {
+				t.Errorf("String() = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+		err  bool
+	}{
+		{in: "512B", want: 512},
+		{in: "64KiB", want: 64 << 10},
+		{in: "64kib", want: 64 << 10},
+		{in: "1MiB", want: 1 << 20},
+		{in: "1MB", want: 1000000},
+		{in: "2KB", want: 2000},
+		{in: "1GiB", want: 1 << 30},
+		{in: "4 KiB", want: 4096},
+		{in: "1024", want: 1024},
+		{in: "0", want: 0},
+		{in: "2GiB", err: true},
+		{in: "99999999999999999999", err: true},
+		{in: "1.5MiB", err: true},
+		{in: "-1", err: true},
+		{in: "KiB", err: true},
+		{in: "10XB", err: true},
+		{in: "", err: true},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := parseSize(tc.in)
+			if (err != nil) != tc.err || got != tc.want {
+				t.Errorf("parseSize(%q) = %d, %v; want %d, error %v", tc.in, got, err, tc.want, tc.err)
+			}
+		})
+	}
+}
+
+func TestParseRate(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want *Rate
+	}{
+		{"20/s", &Rate{20, time.Second, 20}},
+		{"100/m", &Rate{100, time.Minute, 100}},
+		{"1000/h", &Rate{1000, time.Hour, 1000}},
+		{" 5 / s ", &Rate{5, time.Second, 5}},
+		{"0/s", nil},
+		{"-1/s", nil},
+		{"5/d", nil},
+		{"5", nil},
+		{"/s", nil},
+		{"5/sec", nil},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := parseRate(tc.in)
+			if !reflect.DeepEqual(got, tc.want) || (err == nil) != (tc.want != nil) {
+				t.Errorf("parseRate(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+			}
+		})
+	}
+}
+
+// goConfig is a valid config as an embedding program would build it.
+func goConfig() *Config {
+	return &Config{
+		Auth:    Auth{Enabled: true, JWT: &JWT{Secret: "x"}},
+		Plugins: []*Plugin{{Name: "p", Source: "p.wasm"}},
+		Routes: []*Route{
+			{Type: "join_room", Action: "join", Room: msgExpr("roomId")},
+			{
+				Type:    "send_message",
+				Schema:  []*Field{{Name: "text", Type: TypeString, MaxLength: intp(10), Pattern: regexp.MustCompile(`^\w+$`)}},
+				Rate:    &Rate{Count: 5, Per: time.Second},
+				Plugins: []string{"p"},
+				Deliver: &Deliver{To: ToRoom, Room: msgExpr("roomId"), RequireMember: true},
+			},
+		},
+	}
+}
+
+func TestGoDefaults(t *testing.T) {
+	c := goConfig()
+	c.Defaults()
+	if err := c.Check(); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	p := c.Plugins[0]
+	if p.Timeout != 10*time.Millisecond || p.Memory != 16<<20 || p.OnError != "reject" || p.Pool != 0 {
+		t.Errorf("plugin defaults: %+v", p)
+	}
+	r := c.Route("send_message")
+	if r.Rate.Burst != 5 || r.Deliver.As != "send_message" {
+		t.Errorf("route defaults: rate %+v, as %q", r.Rate, r.Deliver.As)
+	}
+	if !reflect.DeepEqual(c.Auth.TokenFrom, []TokenSource{{TokenQuery, "token"}}) || c.Auth.RejectWith != "close" ||
+		!reflect.DeepEqual(c.Auth.JWT.Algorithms, []string{"HS256"}) {
+		t.Errorf("auth defaults: %+v %+v", c.Auth, c.Auth.JWT)
+	}
+	if c.Server.SendQueue != 256 || c.Server.Heartbeat.Timeout != 10*time.Second {
+		t.Errorf("server defaults: %+v", c.Server)
+	}
+	c.Server.SendQueue = 7
+	c.Defaults()
+	if c.Server.SendQueue != 7 {
+		t.Errorf("Defaults overwrote a set value")
+	}
+}
+
+func TestGoCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(c *Config)
+		want   []string // one substring per expected error line
+	}{
+		{"duplicate route", func(c *Config) { c.Routes = append(c.Routes, c.Routes[0]) },
+			[]string{`route "join_room" name: Duplicate route`}},
+		{"reserved route", func(c *Config) { c.Routes[0].Type = "ack" }, []string{"Reserved route type"}},
+		{"auth reserved with first_message", func(c *Config) {
+			c.Auth.TokenFrom = []TokenSource{{Kind: TokenFirstMessage}}
+			c.Routes[0].Type = "auth"
+		}, []string{"Reserved route type"}},
+		{"duplicate plugin", func(c *Config) { c.Plugins = append(c.Plugins, &Plugin{Name: "p", Source: "q"}) }, []string{"Duplicate plugin"}},
+		{"unknown plugin", func(c *Config) { c.Routes[1].Plugins = []string{"p", "q"} },
+			[]string{`route "send_message" plugins[1]: Unknown plugin; There is no plugin "q". Did you mean "p"?`}},
+		{"empty source", func(c *Config) { c.Plugins[0].Source = "" }, []string{"Empty plugin source"}},
+		{"on_error", func(c *Config) { c.Plugins[0].OnError = "ignore" }, []string{"Invalid on_error"}},
+		{"action", func(c *Config) { c.Routes[0].Action = "enter" }, []string{"Invalid action"}},
+		{"join without room", func(c *Config) { c.Routes[0].Room = nil }, []string{"Missing room"}},
+		{"action and deliver", func(c *Config) { c.Routes[0].Deliver = &Deliver{To: ToSender} }, []string{"Both action and deliver"}},
+		{"no deliver", func(c *Config) { c.Routes[1].Deliver = nil }, []string{"Missing deliver block"}},
+		{"to", func(c *Config) { c.Routes[1].Deliver.To = "all" }, []string{"Invalid delivery target"}},
+		{"to room without room", func(c *Config) { c.Routes[1].Deliver.Room = nil }, []string{"Missing room"}},
+		{"to user without user", func(c *Config) { c.Routes[1].Deliver = &Deliver{To: ToUser} }, []string{"Missing user"}},
+		{"bad expr", func(c *Config) { c.Routes[0].Room = &Expr{Parts: []ExprPart{{From: FromUser, Path: []string{"name"}}}} },
+			[]string{"Invalid reference"}},
+		{"empty expr", func(c *Config) { c.Routes[0].Room = &Expr{} }, []string{"Empty expression"}},
+		{"token source", func(c *Config) {
+			c.Auth.TokenFrom = []TokenSource{{Kind: "query"}, {Kind: "header", Name: "x-token"}, {Kind: "body"}}
+		}, []string{"token_from[0]: Invalid token source", "token_from[1]: Invalid token source", "token_from[2]: Invalid token source"}},
+		{"reject_with", func(c *Config) { c.Auth.RejectWith = "401" }, []string{"Invalid reject_with"}},
+		{"jwt algorithm", func(c *Config) { c.Auth.JWT.Algorithms = []string{"none"} }, []string{"Unsupported JWT algorithm"}},
+		{"field type", func(c *Config) { c.Routes[1].Schema[0].Type = "text" }, []string{"Invalid field type"}},
+		{"min > max", func(c *Config) {
+			c.Routes[1].Schema = append(c.Routes[1].Schema, &Field{Name: "n", Type: TypeNumber, Min: floatp(2), Max: floatp(1)})
+		}, []string{"min is greater than max"}},
+		{"rate", func(c *Config) { c.Routes[1].Rate.Count = 0 }, []string{"Invalid rate"}},
+		{"several", func(c *Config) {
+			c.Server.Path = "ws"
+			c.Plugins[0].OnError = "x"
+			c.Routes[1].Deliver.To = "x"
+		}, []string{"Invalid path", "Invalid on_error", "Invalid delivery target"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := goConfig()
+			c.Defaults()
+			tc.change(c)
+			err := c.Check()
+			if err == nil {
+				t.Fatalf("Check passed, want %q", tc.want)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != len(tc.want) {
+				t.Fatalf("got %d errors, want %d:\n%v", len(lines), len(tc.want), err)
+			}
+			for i, want := range tc.want {
+				if !strings.Contains(lines[i], want) {
+					t.Errorf("error %d = %q, want it to contain %q", i, lines[i], want)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,11 @@
+route "ping" {
+  deliver {
+    to = "sender"
+  }
+}
+
+route "ping" {
+  deliver {
+    to = "broadcast"
+  }
+}

@@ -1,0 +1,4 @@
+auth {
+  token_from  = ["cookie:session"]
+  reject_with = "http"
+}

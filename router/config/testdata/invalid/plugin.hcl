@@ -1,0 +1,14 @@
+plugin "empty" {
+  source   = ""
+  on_error = "alow"
+}
+
+plugin "missing" {
+  timeout = "2ms"
+}
+
+plugin "bad_config" {
+  source = "x.wasm"
+  config = ["not", "an", "object"]
+  pool   = -1
+}

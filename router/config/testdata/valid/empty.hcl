@@ -1,0 +1,1 @@
+# An empty config is valid: every setting takes its default.
