@@ -5,8 +5,6 @@ import (
 	"net"
 	"sync"
 	"time"
-
-	"github.com/lxzan/gws"
 )
 
 // WebSocket close codes the router uses.
@@ -31,7 +29,6 @@ type conn struct {
 	userID string
 	claims map[string]any
 	remote string
-	ws     *gws.Conn
 	net    net.Conn
 	router *Router
 
@@ -109,17 +106,16 @@ func (c *conn) flush() {
 
 // closeAfterQueued queues a close frame behind what is already queued (an
 // error frame explaining a 4008, say) and closes the socket once it is
-// written; gws then runs OnClose, which removes the connection from the hub.
+// written; gws's read loop then fails and OnClose removes the connection
+// from the hub.
 func (c *conn) closeAfterQueued(code uint16, reason string) {
-	payload := binary.BigEndian.AppendUint16(nil, code)
-	frame := encodeFrame(opClose, append(payload, reason...))
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
 	}
 	c.closed, c.closing = true, true
-	c.queue = append(c.queue, frame)
+	c.queue = append(c.queue, closeFrame(code, reason))
 	start := !c.writing
 	c.writing = true
 	c.mu.Unlock()
@@ -130,14 +126,20 @@ func (c *conn) closeAfterQueued(code uint16, reason string) {
 
 // closeWith drops whatever is queued, sends a close frame and closes the
 // socket: for a peer that is not reading, waiting behind its queue is
-// pointless.
+// pointless. A writer still blocked on the old queue finishes first (the
+// socket's write lock), bounded by the short deadline set here.
 func (c *conn) closeWith(code uint16, reason string) {
 	c.mu.Lock()
 	c.closed = true
 	c.queue = nil
 	c.mu.Unlock()
 	_ = c.net.SetWriteDeadline(time.Now().Add(time.Second))
-	_ = c.ws.WriteClose(code, []byte(reason))
+	_, _ = c.net.Write(closeFrame(code, reason))
+	_ = c.net.Close()
+}
+
+func closeFrame(code uint16, reason string) []byte {
+	return encodeFrame(opClose, append(binary.BigEndian.AppendUint16(nil, code), reason...))
 }
 
 // abort closes the socket without a close frame: the peer is not reading.

@@ -178,7 +178,6 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		userID: id.userID,
 		claims: id.claims,
 		remote: req.RemoteAddr,
-		ws:     ws,
 		net:    ws.NetConn(),
 		router: r,
 	}
