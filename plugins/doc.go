@@ -1,0 +1,21 @@
+// Package plugins runs Switchboard's WebAssembly plugins on wazero: it
+// compiles each plugin once, keeps a bounded pool of pre-initialized
+// instances per plugin, calls the guest once per message through the ABI
+// described in ABI.md, and enforces each plugin's limits (timeout, memory,
+// on_error).
+//
+// A Host is built per loaded config and owns the runtimes:
+//
+//	h := plugins.NewHost(plugins.HostOptions{Logger: logger})
+//	defer h.Close(ctx)
+//	p, err := h.Load(ctx, cfg.Plugin("no_links"))
+//	...
+//	v := p.HandleMessage(ctx, &plugins.MessageInput{Envelope: env, Route: "send_message", UserID: "u1"})
+//
+// A failing plugin never fails the server: traps, timeouts, memory faults,
+// exits and malformed results become a Verdict per the plugin's on_error,
+// and the broken instance is replaced in the background.
+//
+// Native Go policies implement the same Policy and ConnectPolicy interfaces
+// as a wasm Plugin (see MessageFunc and ConnectFunc).
+package plugins

@@ -1,0 +1,380 @@
+package plugins
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/switchboard-rt/switchboard/router/config"
+	"github.com/switchboard-rt/switchboard/sdk/abi"
+)
+
+// Defaults for zero fields of config.Plugin (the config decoder normally
+// fills them in already).
+const (
+	DefaultTimeout = 10 * time.Millisecond
+	DefaultMemory  = 16 << 20
+)
+
+// HostOptions configures a Host. Zero values are the defaults.
+type HostOptions struct {
+	// CacheDir holds compiled plugins across runs and across hosts.
+	// Default: os.UserCacheDir()/switchboard/wazero; "-" disables the disk
+	// cache.
+	CacheDir string
+	// Logger receives plugin logs and failures. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// Host loads and runs the plugins of one config. It is safe for concurrent
+// use.
+type Host struct {
+	log     *slog.Logger
+	cache   wazero.CompilationCache
+	enforce enforcement // tests and benchmarks only
+
+	mu      sync.Mutex
+	plugins []*Plugin
+	closed  bool
+}
+
+// enforcement is how a Host stops a call that runs past its timeout.
+type enforcement int
+
+const (
+	enforceStop    enforcement = iota // injected loop checks + watchdog; falls back to enforceContext
+	enforceContext                    // wazero's WithCloseOnContextDone and a deadline per call
+	enforceNone                       // no time limit (benchmark baseline only)
+)
+
+// NewHost returns a Host. Errors creating the disk cache are logged and the
+// Host compiles without it.
+func NewHost(opts HostOptions) *Host {
+	h := &Host{log: opts.Logger}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	dir := opts.CacheDir
+	if dir == "" {
+		if d, err := os.UserCacheDir(); err == nil {
+			dir = filepath.Join(d, "switchboard", "wazero")
+		}
+	}
+	if dir != "" && dir != "-" {
+		c, err := wazero.NewCompilationCacheWithDir(dir)
+		if err != nil {
+			h.log.Warn("plugin compilation cache disabled", "dir", dir, "error", err)
+		} else {
+			h.cache = c
+		}
+	}
+	if h.cache == nil {
+		h.cache = wazero.NewCompilationCache()
+	}
+	return h
+}
+
+// LoadError is a problem with a plugin block found at Load: the file, the
+// module or its config. `switchboard validate` reports it at the block.
+type LoadError struct {
+	Plugin string // the block's name
+	Source string
+	Err    error
+}
+
+func (e *LoadError) Error() string {
+	return fmt.Sprintf("plugin %q (%s): %v", e.Plugin, e.Source, e.Err)
+}
+func (e *LoadError) Unwrap() error { return e.Err }
+
+// Load compiles the plugin and pre-warms its pool of instances. Errors are
+// *LoadError and say what is wrong: a missing file, not WebAssembly, a
+// missing export, a wrong ABI version, or a config the plugin's init
+// rejected.
+func (h *Host) Load(ctx context.Context, pc *config.Plugin) (*Plugin, error) {
+	p, err := h.load(ctx, pc)
+	if err != nil {
+		return nil, &LoadError{Plugin: pc.Name, Source: pc.Source, Err: err}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		p.close(ctx)
+		return nil, &LoadError{Plugin: pc.Name, Source: pc.Source, Err: errors.New("host is closed")}
+	}
+	h.plugins = append(h.plugins, p)
+	return p, nil
+}
+
+func (h *Host) load(ctx context.Context, pc *config.Plugin) (_ *Plugin, err error) {
+	bin, err := os.ReadFile(pc.Source)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no such file; build it first (for a Go plugin: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o %s <package>)", pc.Source)
+		}
+		return nil, err
+	}
+	if len(bin) < 8 || string(bin[:4]) != "\x00asm" {
+		return nil, errors.New("not a WebAssembly module (no \\0asm header)")
+	}
+	p := &Plugin{
+		name:    pc.Name,
+		source:  pc.Source,
+		timeout: pc.Timeout,
+		memory:  pc.Memory,
+		allow:   pc.OnError == "allow",
+		log:     h.log.With("plugin", pc.Name),
+		done:    make(chan struct{}),
+	}
+	switch pc.OnError {
+	case "", "reject", "allow":
+	default:
+		return nil, fmt.Errorf("on_error = %q: want \"reject\" or \"allow\"", pc.OnError)
+	}
+	if p.timeout <= 0 {
+		p.timeout = DefaultTimeout
+	}
+	if p.memory <= 0 {
+		p.memory = DefaultMemory
+	}
+	pages := p.memory / 65536
+	if pages < 1 || pages > 65536 {
+		return nil, fmt.Errorf("memory = %d bytes: want between 64KiB and 4GiB", p.memory)
+	}
+	size := pc.Pool
+	if size <= 0 {
+		size = 2 * runtime.GOMAXPROCS(0)
+	}
+	if p.configJSON, err = json.Marshal(pc.Config); err != nil {
+		return nil, fmt.Errorf("config is not JSON-compatible: %v", err)
+	}
+	if pc.Config == nil {
+		p.configJSON = []byte("{}")
+	}
+
+	p.enforce = h.enforce
+	if p.enforce == enforceStop {
+		if injected, err := injectStop(bin); err != nil {
+			p.log.Warn("cannot inject timeout checks; using wazero's close-on-context-done, which costs more per call", "error", err)
+			p.enforce = enforceContext
+		} else {
+			bin = injected
+		}
+	}
+
+	rc := wazero.NewRuntimeConfig().
+		WithCompilationCache(h.cache).
+		WithMemoryLimitPages(uint32(pages)).
+		WithCloseOnContextDone(p.enforce == enforceContext)
+	p.rt = wazero.NewRuntimeWithConfig(ctx, rc)
+	defer func() {
+		if err != nil {
+			p.rt.Close(ctx)
+		}
+	}()
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
+		return nil, err
+	}
+	if err := p.instantiateHostModule(ctx); err != nil {
+		return nil, err
+	}
+	if p.compiled, err = p.rt.CompileModule(ctx, bin); err != nil {
+		return nil, fmt.Errorf("invalid WebAssembly: %v", err)
+	}
+	if err := p.checkModule(); err != nil {
+		return nil, err
+	}
+
+	p.idle = make(chan *instance, size)
+	for range size {
+		inst, err := p.instantiate(ctx)
+		if err != nil {
+			return nil, err
+		}
+		p.idle <- inst
+	}
+	if p.enforce == enforceStop {
+		p.wd = newWatchdog(p)
+		go p.wd.run()
+	}
+	return p, nil
+}
+
+// checkModule explains what is missing before instantiation would fail
+// with a less helpful message.
+func (p *Plugin) checkModule() error {
+	exports := p.compiled.ExportedFunctions()
+	if _, ok := exports[abi.ExportVersion]; !ok {
+		if _, cmd := exports["_start"]; cmd {
+			return errors.New("built as a command: build Go plugins with -buildmode=c-shared (and the Switchboard SDK)")
+		}
+		return fmt.Errorf("missing export %q: is it a Switchboard plugin? (Go: import the SDK; see plugins/ABI.md)", abi.ExportVersion)
+	}
+	for _, name := range []string{abi.ExportInit, abi.ExportReserve} {
+		if _, ok := exports[name]; !ok {
+			return fmt.Errorf("missing export %q (see plugins/ABI.md)", name)
+		}
+	}
+	_, p.hasMessage = exports[abi.ExportMessage]
+	_, p.hasConnect = exports[abi.ExportConnect]
+	if !p.hasMessage && !p.hasConnect {
+		return fmt.Errorf("exports neither %q nor %q: the plugin handles no phase", abi.ExportMessage, abi.ExportConnect)
+	}
+	if _, ok := p.compiled.ExportedMemories()[abi.ExportMemory]; !ok {
+		return fmt.Errorf("missing export %q", abi.ExportMemory)
+	}
+	for _, f := range p.compiled.ImportedFunctions() {
+		mod, name, _ := f.Import()
+		if mod != abi.ImportModule && mod != wasi_snapshot_preview1.ModuleName {
+			return fmt.Errorf("imports %s.%s: plugins may import only %q and %q", mod, name, abi.ImportModule, wasi_snapshot_preview1.ModuleName)
+		}
+	}
+	return nil
+}
+
+// instantiate makes a ready instance: Go runtime started, ABI version
+// checked, init run, buffers known.
+func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
+	inst := &instance{stack: make([]uint64, 1)}
+	inst.out = &lineLogger{log: p.log}
+	inst.ctx = context.WithValue(context.Background(), instanceKey{}, inst)
+	mc := wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions("_initialize").
+		WithStdout(inst.out).
+		WithStderr(inst.out).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithRandSource(rand.Reader)
+	mod, err := p.rt.InstantiateModule(inst.ctx, p.compiled, mc)
+	if err != nil {
+		return nil, fmt.Errorf("cannot start an instance: %v", err)
+	}
+	inst.mod = mod
+	fail := func(err error) (*instance, error) {
+		mod.Close(ctx)
+		return nil, err
+	}
+	inst.mem = mod.Memory()
+	call := func(name string, params ...uint64) (uint64, error) {
+		res, err := mod.ExportedFunction(name).Call(inst.ctx, params...)
+		if err != nil {
+			return 0, fmt.Errorf("%s failed: %v", name, err)
+		}
+		if len(res) != 1 {
+			return 0, fmt.Errorf("%s must return one value", name)
+		}
+		return res[0], nil
+	}
+	v, err := call(abi.ExportVersion)
+	if err != nil {
+		return fail(err)
+	}
+	if v != abi.Version {
+		return fail(fmt.Errorf("plugin ABI version %d, but this Switchboard speaks version %d: rebuild the plugin with a matching SDK", int32(v), abi.Version))
+	}
+	d, err := call(abi.ExportInit)
+	if err != nil {
+		return fail(err)
+	}
+	if err := inst.readDescriptor(uint32(d)); err != nil {
+		return fail(fmt.Errorf("%s: %v", abi.ExportInit, err))
+	}
+	if inst.desc.ErrLen > 0 {
+		msg, _ := inst.mem.Read(inst.desc.OutPtr, min(inst.desc.ErrLen, inst.desc.OutCap, 4096))
+		return fail(fmt.Errorf("the plugin rejected its config: %s", msg))
+	}
+	inst.onMessage = mod.ExportedFunction(abi.ExportMessage)
+	inst.onConnect = mod.ExportedFunction(abi.ExportConnect)
+	inst.reserve = mod.ExportedFunction(abi.ExportReserve)
+	if g, ok := mod.ExportedGlobal(stopExport).(api.MutableGlobal); ok {
+		inst.stop = g
+	} else if p.enforce == enforceStop {
+		return fail(errors.New("BUG: injected stop global missing"))
+	}
+	p.mu.Lock()
+	p.live = append(p.live, inst)
+	p.mu.Unlock()
+	return inst, nil
+}
+
+func (inst *instance) readDescriptor(ptr uint32) error {
+	if ptr == 0 {
+		return errors.New("returned no buffer descriptor")
+	}
+	b, ok := inst.mem.Read(ptr, abi.DescriptorSize)
+	if !ok {
+		return fmt.Errorf("buffer descriptor at %#x is outside memory", ptr)
+	}
+	d := abi.ReadDescriptor(b)
+	if _, ok := inst.mem.Read(d.InPtr, d.InCap); !ok || d.InCap < abi.MessageHeaderSize {
+		return fmt.Errorf("input buffer (%#x, %d bytes) is outside memory or too small", d.InPtr, d.InCap)
+	}
+	if _, ok := inst.mem.Read(d.OutPtr, d.OutCap); !ok {
+		return fmt.Errorf("output buffer (%#x, %d bytes) is outside memory", d.OutPtr, d.OutCap)
+	}
+	inst.desc = d
+	return nil
+}
+
+// Close stops every plugin and frees the runtimes. Calls in flight finish
+// first; later calls fail per on_error.
+func (h *Host) Close(ctx context.Context) error {
+	h.mu.Lock()
+	ps := h.plugins
+	h.plugins, h.closed = nil, true
+	h.mu.Unlock()
+	var errs []error
+	for _, p := range ps {
+		errs = append(errs, p.close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// lineLogger sends a guest's stdout and stderr (Go runtime panics, stray
+// prints) to the log, a line at a time. Each instance has its own.
+type lineLogger struct {
+	log *slog.Logger
+	buf []byte
+}
+
+var _ io.Writer = (*lineLogger)(nil)
+
+func (l *lineLogger) Write(b []byte) (int, error) {
+	l.buf = append(l.buf, b...)
+	for {
+		i := indexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		l.log.Warn("plugin output", "line", string(l.buf[:i]))
+		l.buf = l.buf[i+1:]
+	}
+	if len(l.buf) > 4096 {
+		l.log.Warn("plugin output", "line", string(l.buf))
+		l.buf = l.buf[:0]
+	}
+	return len(b), nil
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,73 @@
+package plugins
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/switchboard-rt/switchboard/sdk/abi"
+)
+
+// maxLogLine bounds one guest log message.
+const maxLogLine = 4096
+
+// instantiateHostModule provides the "switchboard" imports to this
+// plugin's runtime. The functions are api.GoModuleFunc (no reflection) and
+// find the calling instance through the context each instance carries.
+func (p *Plugin) instantiateHostModule(ctx context.Context) error {
+	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
+	b := p.rt.NewHostModuleBuilder(abi.ImportModule)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(p.hostLog), []api.ValueType{i32, i32, i32}, nil).
+		WithParameterNames("level", "ptr", "len").Export(abi.ImportLog)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(p.hostConfig), []api.ValueType{i32, i32}, []api.ValueType{i32}).
+		WithParameterNames("ptr", "cap").Export(abi.ImportConfig)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(hostNow), nil, []api.ValueType{i64}).
+		Export(abi.ImportNow)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(p.hostCount), []api.ValueType{i32, i32, i64}, nil).
+		WithParameterNames("name_ptr", "name_len", "delta").Export(abi.ImportCount)
+	_, err := b.Instantiate(ctx)
+	return err
+}
+
+func (p *Plugin) hostLog(ctx context.Context, m api.Module, stack []uint64) {
+	level, ptr, n := int32(stack[0]), uint32(stack[1]), uint32(stack[2])
+	if !p.log.Enabled(ctx, slog.Level(level)) {
+		return
+	}
+	msg, ok := m.Memory().Read(ptr, min(n, maxLogLine))
+	if !ok {
+		panic("log: message is outside memory") // traps the guest
+	}
+	var attrs []slog.Attr
+	if inst, _ := ctx.Value(instanceKey{}).(*instance); inst != nil && inst.cur != nil {
+		attrs = append(attrs, slog.String("route", inst.cur.Route), slog.String("conn", inst.cur.ConnID))
+	}
+	p.log.LogAttrs(context.Background(), slog.Level(level), string(msg), attrs...)
+}
+
+func (p *Plugin) hostConfig(_ context.Context, m api.Module, stack []uint64) {
+	ptr, capacity := uint32(stack[0]), uint32(stack[1])
+	if uint64(capacity) >= uint64(len(p.configJSON)) && len(p.configJSON) > 0 {
+		if !m.Memory().Write(ptr, p.configJSON) {
+			panic("config: buffer is outside memory")
+		}
+	}
+	stack[0] = uint64(len(p.configJSON))
+}
+
+func hostNow(_ context.Context, _ api.Module, stack []uint64) {
+	stack[0] = uint64(time.Now().UnixNano())
+}
+
+func (p *Plugin) hostCount(_ context.Context, m api.Module, stack []uint64) {
+	ptr, n, delta := uint32(stack[0]), uint32(stack[1]), int64(stack[2])
+	name, ok := m.Memory().Read(ptr, n)
+	if !ok || n == 0 || n > 128 {
+		panic("count: name is empty, too long or outside memory")
+	}
+	if !p.counters.add(name, delta) {
+		p.log.Warn("plugin counter dropped: too many distinct counters", "counter", string(name), "max", maxCounters)
+	}
+}

@@ -1,0 +1,381 @@
+package plugins
+
+import (
+	"errors"
+	"fmt"
+)
+
+// stopExport is the mutable i32 global that injectStop adds to a module.
+// Setting it to 1 makes the guest trap at its next loop iteration.
+const stopExport = "__switchboard_stop"
+
+// injectStop rewrites a WebAssembly binary so that every loop header checks
+// a new exported global and executes unreachable when it is non-zero:
+//
+//	loop ...  ⇒  loop ... global.get $stop if unreachable end ...
+//
+// Any code that runs forever does so in a loop (unbounded recursion ends in
+// a stack overflow), so this is enough to stop a guest from another
+// goroutine by setting the global; it costs one load and one branch per loop
+// iteration and nothing per call. Only indices of globals grow (the new one
+// is appended), so no other index in the module changes. DWARF sections
+// are dropped: their code offsets would be wrong.
+//
+// It returns an error for instructions it does not know (SIMD, threads,
+// legacy exceptions); the caller then falls back to wazero's own mechanism.
+func injectStop(bin []byte) ([]byte, error) {
+	if len(bin) < 8 || string(bin[:4]) != "\x00asm" {
+		return nil, errors.New("not a WebAssembly binary")
+	}
+	if string(bin[4:8]) != "\x01\x00\x00\x00" {
+		return nil, errors.New("not a WebAssembly 1.0 binary (core modules only)")
+	}
+	type section struct {
+		id      byte
+		payload []byte
+	}
+	var secs []section
+	r := reader{b: bin, i: 8}
+	for r.i < len(r.b) {
+		id := r.byte()
+		n := r.u32()
+		p := r.bytes(int(n))
+		if r.err != nil {
+			return nil, fmt.Errorf("truncated section %d", id)
+		}
+		secs = append(secs, section{id, p})
+	}
+
+	// The new global's index: imported globals + defined globals.
+	var stopIdx uint32
+	for _, s := range secs {
+		switch s.id {
+		case secImport:
+			n, err := countImportedGlobals(s.payload)
+			if err != nil {
+				return nil, err
+			}
+			stopIdx += n
+		case secGlobal:
+			r := reader{b: s.payload}
+			stopIdx += r.u32()
+		}
+	}
+
+	globalEntry := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b} // mut i32 = i32.const 0
+	exportEntry := appendName(nil, stopExport)
+	exportEntry = append(exportEntry, 0x03) // global
+	exportEntry = appendU32(exportEntry, stopIdx)
+
+	out := append([]byte(nil), bin[:8]...)
+	emit := func(id byte, payload []byte) {
+		out = append(out, id)
+		out = appendU32(out, uint32(len(payload)))
+		out = append(out, payload...)
+	}
+	var haveGlobal, haveExport bool
+	for _, s := range secs {
+		// Sections are ordered: create the global and export sections at
+		// their place when the module has none.
+		if s.id != secCustom {
+			if !haveGlobal && order(s.id) > order(secGlobal) {
+				emit(secGlobal, append([]byte{1}, globalEntry...))
+				haveGlobal = true
+			}
+			if !haveExport && order(s.id) > order(secExport) {
+				emit(secExport, append([]byte{1}, exportEntry...))
+				haveExport = true
+			}
+		}
+		switch s.id {
+		case secCustom:
+			r := reader{b: s.payload}
+			if name := r.name(); r.err == nil && len(name) >= 7 && name[:7] == ".debug_" {
+				continue
+			}
+			emit(s.id, s.payload)
+		case secGlobal:
+			emit(s.id, appendVecEntry(s.payload, globalEntry))
+			haveGlobal = true
+		case secExport:
+			emit(s.id, appendVecEntry(s.payload, exportEntry))
+			haveExport = true
+		case secCode:
+			code, err := injectCode(s.payload, stopIdx)
+			if err != nil {
+				return nil, err
+			}
+			emit(s.id, code)
+		default:
+			emit(s.id, s.payload)
+		}
+	}
+	if !haveGlobal {
+		emit(secGlobal, append([]byte{1}, globalEntry...))
+	}
+	if !haveExport {
+		emit(secExport, append([]byte{1}, exportEntry...))
+	}
+	return out, nil
+}
+
+const (
+	secCustom    = 0
+	secImport    = 2
+	secGlobal    = 6
+	secExport    = 7
+	secCode      = 10
+	secDataCount = 12
+	secTag       = 13
+)
+
+// order is a section's position in the binary (the tag section sits between
+// memory and global, data count before code).
+func order(id byte) int {
+	switch id {
+	case secTag:
+		return 55
+	case secDataCount:
+		return 95
+	}
+	return int(id) * 10
+}
+
+func appendVecEntry(vec []byte, entry []byte) []byte {
+	r := reader{b: vec}
+	n := r.u32()
+	out := appendU32(nil, n+1)
+	out = append(out, vec[r.i:]...)
+	return append(out, entry...)
+}
+
+func countImportedGlobals(p []byte) (uint32, error) {
+	r := reader{b: p}
+	var globals uint32
+	for n := r.u32(); n > 0 && r.err == nil; n-- {
+		r.name()
+		r.name()
+		switch kind := r.byte(); kind {
+		case 0x00: // func
+			r.u32()
+		case 0x01: // table: reftype, limits
+			r.byte()
+			r.limits()
+		case 0x02: // memory
+			r.limits()
+		case 0x03: // global
+			r.byte()
+			r.byte()
+			globals++
+		case 0x04: // tag
+			r.byte()
+			r.u32()
+		default:
+			return 0, fmt.Errorf("unknown import kind %#x", kind)
+		}
+	}
+	if r.err != nil {
+		return 0, errors.New("malformed import section")
+	}
+	return globals, nil
+}
+
+func injectCode(p []byte, stopIdx uint32) ([]byte, error) {
+	check := []byte{0x23} // global.get $stop; if; unreachable; end
+	check = appendU32(check, stopIdx)
+	check = append(check, 0x04, 0x40, 0x00, 0x0b)
+
+	r := reader{b: p}
+	n := r.u32()
+	out := appendU32(make([]byte, 0, len(p)+len(p)/8), n)
+	var body []byte
+	for fn := uint32(0); fn < n; fn++ {
+		size := r.u32()
+		b := r.bytes(int(size))
+		if r.err != nil {
+			return nil, errors.New("malformed code section")
+		}
+		body = body[:0]
+		var err error
+		if body, err = injectBody(body, b, check); err != nil {
+			return nil, fmt.Errorf("function %d of the code section: %w", fn, err)
+		}
+		out = appendU32(out, uint32(len(body)))
+		out = append(out, body...)
+	}
+	return out, nil
+}
+
+func injectBody(out, b, check []byte) ([]byte, error) {
+	r := reader{b: b}
+	for n := r.u32(); n > 0 && r.err == nil; n-- { // locals
+		r.u32()
+		r.valtype()
+	}
+	if r.err != nil {
+		return nil, errors.New("malformed locals")
+	}
+	out = append(out, b[:r.i]...)
+	for r.i < len(r.b) {
+		start := r.i
+		op := r.byte()
+		switch {
+		case op == 0x03: // loop
+			r.blocktype()
+			out = append(out, b[start:r.i]...)
+			out = append(out, check...)
+			continue
+		case op == 0x02 || op == 0x04: // block, if
+			r.blocktype()
+		case op <= 0x01 || op == 0x05 || op == 0x0b || op == 0x0f || op == 0x0a || op == 0x1a || op == 0x1b || op == 0xd1:
+		case op >= 0x45 && op <= 0xc4: // numeric, sign extension
+		case op == 0x0c || op == 0x0d || op == 0x10 || op == 0x12 || op == 0x08 || op == 0xd2 ||
+			op >= 0x20 && op <= 0x26 || op == 0x3f || op == 0x40:
+			r.u32()
+		case op == 0x11 || op == 0x13: // call_indirect, return_call_indirect
+			r.u32()
+			r.u32()
+		case op == 0x0e: // br_table
+			for k := r.u32(); k > 0 && r.err == nil; k-- {
+				r.u32()
+			}
+			r.u32()
+		case op == 0x1c: // select t*
+			for k := r.u32(); k > 0 && r.err == nil; k-- {
+				r.valtype()
+			}
+		case op == 0x1f: // try_table
+			r.blocktype()
+			for k := r.u32(); k > 0 && r.err == nil; k-- {
+				switch r.byte() {
+				case 0x00, 0x01:
+					r.u32()
+					r.u32()
+				default:
+					r.u32()
+				}
+			}
+		case op >= 0x28 && op <= 0x3e: // loads and stores: memarg
+			if align := r.u32(); align&0x40 != 0 {
+				r.u32() // memory index
+			}
+			r.leb()
+		case op == 0x41 || op == 0x42:
+			r.leb()
+		case op == 0x43:
+			r.bytes(4)
+		case op == 0x44:
+			r.bytes(8)
+		case op == 0xd0: // ref.null
+			r.valtype()
+		case op == 0xfc:
+			switch sub := r.u32(); {
+			case sub <= 7:
+			case sub == 8 || sub == 10 || sub == 12 || sub == 14:
+				r.u32()
+				r.u32()
+			case sub <= 17:
+				r.u32()
+			default:
+				return nil, fmt.Errorf("unsupported instruction 0xfc %d", sub)
+			}
+		default:
+			return nil, fmt.Errorf("unsupported instruction %#x", op)
+		}
+		if r.err != nil {
+			return nil, errors.New("truncated instruction")
+		}
+		out = append(out, b[start:r.i]...)
+	}
+	return out, nil
+}
+
+// reader decodes the binary format; the first error sticks.
+type reader struct {
+	b   []byte
+	i   int
+	err error
+}
+
+var errTruncated = errors.New("truncated")
+
+func (r *reader) byte() byte {
+	if r.i >= len(r.b) {
+		r.err = errTruncated
+		return 0
+	}
+	c := r.b[r.i]
+	r.i++
+	return c
+}
+
+func (r *reader) bytes(n int) []byte {
+	if n < 0 || r.i+n > len(r.b) {
+		r.err = errTruncated
+		r.i = len(r.b)
+		return nil
+	}
+	b := r.b[r.i : r.i+n]
+	r.i += n
+	return b
+}
+
+func (r *reader) u32() uint32 {
+	var v uint32
+	for shift := 0; shift < 35; shift += 7 {
+		c := r.byte()
+		v |= uint32(c&0x7f) << shift
+		if c&0x80 == 0 {
+			return v
+		}
+	}
+	r.err = errTruncated
+	return 0
+}
+
+// leb skips a LEB128 number of any width.
+func (r *reader) leb() {
+	for k := 0; k < 10; k++ {
+		if r.byte()&0x80 == 0 {
+			return
+		}
+	}
+	r.err = errTruncated
+}
+
+func (r *reader) name() string { return string(r.bytes(int(r.u32()))) }
+
+func (r *reader) limits() {
+	flags := r.byte()
+	r.leb()
+	if flags&1 != 0 {
+		r.leb()
+	}
+}
+
+// valtype reads a value type or heap type: one byte, or a type index.
+func (r *reader) valtype() {
+	if c := r.byte(); c == 0x63 || c == 0x64 { // (ref null? ht)
+		r.leb()
+	}
+}
+
+func (r *reader) blocktype() {
+	if r.i < len(r.b) && (r.b[r.i] == 0x40 || r.b[r.i]&0xc0 == 0x40) {
+		r.i++ // empty or a value type (0x40-0x7f)
+		return
+	}
+	r.leb() // a type index (s33)
+}
+
+func appendU32(b []byte, v uint32) []byte {
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}
+
+func appendName(b []byte, s string) []byte {
+	return append(appendU32(b, uint32(len(s))), s...)
+}

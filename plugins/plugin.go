@@ -1,0 +1,326 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/switchboard-rt/switchboard/sdk/abi"
+)
+
+// Plugin is a loaded plugin: a compiled module and a pool of instances. It
+// is safe for concurrent use; each call borrows an instance.
+type Plugin struct {
+	name, source string
+	timeout      time.Duration
+	memory       int
+	allow        bool // on_error = "allow"
+	log          *slog.Logger
+	configJSON   []byte
+	enforce      enforcement
+	hasMessage   bool
+	hasConnect   bool
+
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+	idle     chan *instance // the pool; capacity = pool size
+	wd       *watchdog
+
+	mu      sync.Mutex
+	live    []*instance // every instance not yet retired, idle or busy
+	retired uint64      // calls made by retired instances
+	refills sync.WaitGroup
+	done    chan struct{} // closed by close
+	closed  atomic.Bool
+
+	failures [numKinds]atomic.Uint64
+	counters counters
+}
+
+// instance is one module instance with everything a call needs, made once.
+// It is used by one goroutine at a time (whoever took it from the pool),
+// except for state and seen*, which the watchdog reads.
+type instance struct {
+	mod       api.Module
+	mem       api.Memory
+	ctx       context.Context // carries the instance to host functions
+	onMessage api.Function
+	onConnect api.Function
+	reserve   api.Function
+	stack     []uint64
+	desc      abi.Descriptor
+	stop      api.MutableGlobal // the injected stop flag (enforceStop)
+	out       *lineLogger
+	cur       *MessageInput // the message being handled, for log attributes
+	calls     atomic.Uint64
+
+	seq    uint64        // calls started; owned by the borrower
+	state  atomic.Uint64 // seq<<2 | stopped<<1 | running
+	killMu sync.Mutex    // held by the watchdog while it stops this instance
+
+	seenState uint64    // watchdog only
+	seenAt    time.Time // watchdog only
+}
+
+type instanceKey struct{}
+
+// Name is the plugin block's name.
+func (p *Plugin) Name() string { return p.name }
+
+// HandlesMessage reports whether the plugin exports the message phase.
+func (p *Plugin) HandlesMessage() bool { return p.hasMessage }
+
+// HandlesConnect reports whether the plugin exports the connect phase.
+func (p *Plugin) HandlesConnect() bool { return p.hasConnect }
+
+// HandleMessage runs the plugin on one message. It never panics and never
+// returns an error: a failing plugin yields the on_error verdict.
+func (p *Plugin) HandleMessage(ctx context.Context, in *MessageInput) Verdict {
+	if !p.hasMessage {
+		return p.failed(nil, kindUnavailable, errors.New("the plugin has no message handler (switchboard_on_message)"), in)
+	}
+	inst, err := p.acquire(ctx)
+	if err != nil {
+		return p.failed(nil, kindUnavailable, err, in)
+	}
+	size := abi.MessageSize(len(in.Envelope), len(in.Route), len(in.UserID), len(in.Claims), len(in.ConnID), len(in.RemoteAddr))
+	if uint64(size) > uint64(inst.desc.InCap) {
+		if err := p.grow(inst, size); err != nil {
+			return p.failed(inst, kindMemory, err, in)
+		}
+	}
+	buf, ok := inst.mem.Read(inst.desc.InPtr, uint32(size))
+	if !ok {
+		return p.failed(inst, kindMalformed, errors.New("input buffer is outside memory"), in)
+	}
+	abi.PutMessage(buf, in.Envelope, in.Route, in.UserID, in.Claims, in.ConnID, in.RemoteAddr)
+	inst.stack[0] = uint64(size)
+	inst.cur = in
+	kind, err := p.call(inst, inst.onMessage)
+	inst.cur = nil
+	if err != nil {
+		return p.failed(inst, kind, err, in)
+	}
+	out, ok := inst.mem.Read(inst.desc.OutPtr, inst.desc.OutCap)
+	if !ok {
+		return p.failed(inst, kindMalformed, errors.New("output buffer is outside memory"), in)
+	}
+	v, err := DecodeVerdict(inst.stack[0], out)
+	if err != nil {
+		return p.failed(inst, kindMalformed, err, in)
+	}
+	p.release(inst)
+	return v
+}
+
+// HandleConnect runs the plugin's connect phase on an upgrade request.
+// Failures reject the connection (code "plugin_error") whatever on_error
+// says: letting a client in without an identity is never the safe choice.
+func (p *Plugin) HandleConnect(ctx context.Context, in *ConnectInput) ConnectVerdict {
+	fail := func(inst *instance, kind failureKind, err error) ConnectVerdict {
+		p.fail(inst, kind, err, slog.String("phase", "connect"), slog.String("remote", in.RemoteAddr))
+		return ConnectVerdict{Code: CodePluginError, Reason: "the connection could not be checked"}
+	}
+	if !p.hasConnect {
+		return fail(nil, kindUnavailable, errors.New("the plugin has no connect handler (switchboard_on_connect)"))
+	}
+	req, err := ConnectRequest(in)
+	if err != nil {
+		return fail(nil, kindUnavailable, err)
+	}
+	inst, err := p.acquire(ctx)
+	if err != nil {
+		return fail(nil, kindUnavailable, err)
+	}
+	if uint64(len(req)) > uint64(inst.desc.InCap) {
+		if err := p.grow(inst, len(req)); err != nil {
+			return fail(inst, kindMemory, err)
+		}
+	}
+	if !inst.mem.Write(inst.desc.InPtr, req) {
+		return fail(inst, kindMalformed, errors.New("input buffer is outside memory"))
+	}
+	inst.stack[0] = uint64(len(req))
+	kind, err := p.call(inst, inst.onConnect)
+	if err != nil {
+		return fail(inst, kind, err)
+	}
+	out, _ := inst.mem.Read(inst.desc.OutPtr, inst.desc.OutCap)
+	v, err := DecodeConnectVerdict(inst.stack[0], out)
+	if err != nil {
+		return fail(inst, kindMalformed, err)
+	}
+	p.release(inst)
+	return v
+}
+
+// acquire borrows an idle instance, waiting while all are busy (or being
+// replaced) until ctx ends.
+func (p *Plugin) acquire(ctx context.Context) (*instance, error) {
+	select {
+	case inst := <-p.idle:
+		return inst, nil
+	default:
+	}
+	select {
+	case inst := <-p.idle:
+		return inst, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("no instance became free: %w", context.Cause(ctx))
+	case <-p.done:
+		return nil, errors.New("plugin is closed")
+	}
+}
+
+func (p *Plugin) release(inst *instance) { p.idle <- inst }
+
+// grow asks the guest for a larger input buffer (switchboard_reserve).
+func (p *Plugin) grow(inst *instance, size int) error {
+	if size > 1<<30 {
+		return fmt.Errorf("input of %d bytes is too large", size)
+	}
+	inst.stack[0] = uint64(size)
+	if _, err := p.call(inst, inst.reserve); err != nil {
+		return fmt.Errorf("%s(%d): %v", abi.ExportReserve, size, err)
+	}
+	if err := inst.readDescriptor(uint32(inst.stack[0])); err != nil {
+		return fmt.Errorf("%s(%d): %v", abi.ExportReserve, size, err)
+	}
+	if uint64(inst.desc.InCap) < uint64(size) {
+		return fmt.Errorf("%s(%d) left the input buffer at %d bytes", abi.ExportReserve, size, inst.desc.InCap)
+	}
+	return nil
+}
+
+// call runs fn on inst within the plugin's timeout. On error it says what
+// kind of failure it was.
+func (p *Plugin) call(inst *instance, fn api.Function) (failureKind, error) {
+	inst.calls.Add(1)
+	var err error
+	switch p.enforce {
+	case enforceStop:
+		inst.seq++
+		running := inst.seq<<2 | 1
+		inst.state.Store(running)
+		if p.wd.parked.Load() {
+			p.wd.wake()
+		}
+		err = fn.CallWithStack(inst.ctx, inst.stack)
+		if !inst.state.CompareAndSwap(running, inst.seq<<2) {
+			// The watchdog stopped this call; wait until it is done with
+			// the instance before anyone closes it.
+			inst.killMu.Lock()
+			inst.killMu.Unlock() //nolint:staticcheck // an empty critical section is the point
+			return kindTimeout, fmt.Errorf("ran longer than the %v timeout", p.timeout)
+		}
+	case enforceContext:
+		ctx, cancel := context.WithTimeout(inst.ctx, p.timeout)
+		err = fn.CallWithStack(ctx, inst.stack)
+		cancel()
+		var exit *sys.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded {
+			return kindTimeout, fmt.Errorf("ran longer than the %v timeout", p.timeout)
+		}
+	default:
+		err = fn.CallWithStack(inst.ctx, inst.stack)
+	}
+	if err == nil {
+		return 0, nil
+	}
+	// A guest that hits its memory limit fails in whatever way its language
+	// reacts to a failed memory.grow (Go: a fatal error and exit code 2; C:
+	// often a trap), so memory is judged by how close to the limit it got.
+	if uint64(inst.mem.Size())+uint64(p.memory/8) >= uint64(p.memory) {
+		return kindMemory, err
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		return kindExit, err
+	}
+	return kindTrap, err
+}
+
+// failed handles a failed message: count, log, replace the instance, and
+// answer per on_error.
+func (p *Plugin) failed(inst *instance, kind failureKind, err error, in *MessageInput) Verdict {
+	p.fail(inst, kind, err, slog.String("route", in.Route), slog.String("conn", in.ConnID))
+	if p.allow {
+		return Verdict{Action: Allow}
+	}
+	return Verdict{Action: Reject, Code: CodePluginError, Reason: "the message could not be checked"}
+}
+
+func (p *Plugin) fail(inst *instance, kind failureKind, err error, attrs ...slog.Attr) {
+	p.failures[kind].Add(1)
+	args := []any{slog.String("kind", kind.String()), slog.String("error", err.Error())}
+	for _, a := range attrs {
+		args = append(args, a)
+	}
+	p.log.Warn("plugin failed", args...)
+	if inst != nil {
+		p.retire(inst)
+	}
+}
+
+// retire closes a broken instance and starts a replacement in the
+// background, so the failing call does not pay for instantiation.
+func (p *Plugin) retire(inst *instance) {
+	p.mu.Lock()
+	for i, x := range p.live {
+		if x == inst {
+			p.live = append(p.live[:i], p.live[i+1:]...)
+			break
+		}
+	}
+	p.retired += inst.calls.Load()
+	closed := p.closed.Load()
+	if !closed {
+		p.refills.Add(1)
+	}
+	p.mu.Unlock()
+	inst.mod.Close(context.Background())
+	if closed {
+		return
+	}
+	go func() {
+		defer p.refills.Done()
+		backoff := 50 * time.Millisecond
+		for !p.closed.Load() {
+			inst, err := p.instantiate(context.Background())
+			if err == nil {
+				p.idle <- inst
+				return
+			}
+			p.log.Error("cannot replace a plugin instance; retrying", "error", err, "in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-p.done:
+				return
+			}
+			backoff = min(2*backoff, 5*time.Second)
+		}
+	}()
+}
+
+func (p *Plugin) close(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed.Swap(true) {
+		p.mu.Unlock()
+		return nil
+	}
+	close(p.done)
+	p.mu.Unlock()
+	if p.wd != nil {
+		p.wd.stop()
+	}
+	p.refills.Wait()
+	return p.rt.Close(ctx) // closes every instance
+}
