@@ -3,6 +3,7 @@ package router_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -437,7 +438,14 @@ route "shout" {
 }
 `
 	upper := router.PolicyFunc(func(_ context.Context, m *router.Message) router.Verdict {
-		return router.Verdict{Action: router.Transform, Payload: []byte(strings.ToUpper(strings.Replace(string(m.Payload), `"type":"shout"`, `"type":"x"`, 1)))}
+		var msg map[string]any
+		if err := json.Unmarshal(m.Payload, &msg); err != nil {
+			return router.Verdict{Action: router.Reject, Code: "bad", Reason: err.Error()}
+		}
+		msg["text"] = strings.ToUpper(msg["text"].(string))
+		msg["roomId"] = strings.ToUpper(msg["roomId"].(string))
+		out, _ := json.Marshal(msg)
+		return router.Verdict{Action: router.Transform, Payload: out}
 	})
 	gate := router.PolicyFunc(func(_ context.Context, m *router.Message) router.Verdict {
 		s := string(m.Payload)
@@ -460,7 +468,7 @@ route "shout" {
 	b.expectNothing()
 	b.join("R")
 	a.send(`{"type":"shout","roomId":"r","text":"hello"}`)
-	if m := b.expect("shout"); m["TEXT"] != "HELLO" {
+	if m := b.expect("shout"); m["text"] != "HELLO" || m["roomId"] != "R" {
 		t.Fatalf("transformed = %v", m)
 	}
 	a.send(`{"type":"shout","roomId":"r","text":"secret","id":"s"}`)
@@ -472,7 +480,7 @@ route "shout" {
 		t.Fatalf("drop = %v", m)
 	}
 	a.send(`{"type":"shout","roomId":"r","text":"me"}`)
-	if m := a.expect("shout"); m["TEXT"] != "ME" {
+	if m := a.expect("shout"); m["text"] != "ME" {
 		t.Fatalf("reroute = %v", m)
 	}
 	b.expectNothing()

@@ -49,7 +49,7 @@ func loadConfig(path string, stderr io.Writer) (*config.Config, string) {
 		if src == nil {
 			fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		} else {
-			_ = config.WriteDiagnostics(stderr, err, 100, false)
+			_ = config.WriteDiagnostics(stderr, err)
 		}
 		return nil, path
 	}

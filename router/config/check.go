@@ -136,8 +136,11 @@ func (c *Config) check(report reporter) {
 			report(p, "name", where, "Duplicate plugin", fmt.Sprintf("Another plugin block is named %q; rename one of them.", p.Name))
 		}
 		plugins[p.Name] = true
-		if p.Source == "" {
-			report(p, "source", where, "Empty plugin source", `source is the path of the plugin's .wasm file, relative to the config file, such as "plugins/no_links.wasm".`)
+		switch {
+		case p.Native && p.Source != "":
+			report(p, "source", where, "Native plugin with a source", `A native plugin is provided by the Go program embedding the router (router.WithPolicy); remove source, or remove native = true to load the .wasm.`)
+		case !p.Native && p.Source == "":
+			report(p, "source", where, "Missing plugin source", `source is the path of the plugin's .wasm file, relative to the config file, such as "plugins/no_links.wasm". A plugin provided in Go by an embedding program says native = true instead.`)
 		}
 		if p.Timeout < 0 || p.Memory < 0 || p.Pool < 0 {
 			report(p, "", where, "Negative limit", "timeout, memory and pool must not be negative.")

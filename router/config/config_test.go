@@ -34,7 +34,7 @@ func TestInvalid(t *testing.T) {
 				t.Errorf("Load returned a config along with an error")
 			}
 			var buf bytes.Buffer
-			if err := WriteDiagnostics(&buf, err, 0, false); err != nil {
+			if err := WriteDiagnostics(&buf, err); err != nil {
 				t.Fatal(err)
 			}
 			golden := strings.TrimSuffix(file, ".hcl") + ".golden"
@@ -94,7 +94,7 @@ func TestDiagnosticsError(t *testing.T) {
 	}
 
 	var buf bytes.Buffer
-	if err := WriteDiagnostics(&buf, errors.New("open x.hcl: no such file"), 0, false); err != nil {
+	if err := WriteDiagnostics(&buf, errors.New("open x.hcl: no such file")); err != nil {
 		t.Fatal(err)
 	}
 	if got := buf.String(); got != "Error: open x.hcl: no such file\n" {
@@ -155,7 +155,7 @@ func TestValidFull(t *testing.T) {
 	c, err := Load("testdata/valid/full.hcl")
 	if err != nil {
 		var buf bytes.Buffer
-		_ = WriteDiagnostics(&buf, err, 0, false)
+		_ = WriteDiagnostics(&buf, err)
 		t.Fatal(buf.String())
 	}
 	if err := c.Check(); err != nil {
@@ -300,7 +300,7 @@ func TestDefaultConfig(t *testing.T) {
 	c, err := Load("../../router.hcl")
 	if err != nil {
 		var buf bytes.Buffer
-		_ = WriteDiagnostics(&buf, err, 0, false)
+		_ = WriteDiagnostics(&buf, err)
 		t.Fatal(buf.String())
 	}
 	if err := c.Check(); err != nil {
@@ -560,7 +560,7 @@ func TestGoCheck(t *testing.T) {
 		{"duplicate plugin", func(c *Config) { c.Plugins = append(c.Plugins, &Plugin{Name: "p", Source: "q"}) }, []string{"Duplicate plugin"}},
 		{"unknown plugin", func(c *Config) { c.Routes[1].Plugins = []string{"p", "q"} },
 			[]string{`route "send_message" plugins[1]: Unknown plugin; There is no plugin "q". Did you mean "p"?`}},
-		{"empty source", func(c *Config) { c.Plugins[0].Source = "" }, []string{"Empty plugin source"}},
+		{"empty source", func(c *Config) { c.Plugins[0].Source = "" }, []string{"Missing plugin source"}},
 		{"on_error", func(c *Config) { c.Plugins[0].OnError = "ignore" }, []string{"Invalid on_error"}},
 		{"action", func(c *Config) { c.Routes[0].Action = "enter" }, []string{"Invalid action"}},
 		{"join without room", func(c *Config) { c.Routes[0].Room = nil }, []string{"Missing room"}},

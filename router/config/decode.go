@@ -48,9 +48,8 @@ var (
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "jwt"}},
 	}
 	jwtSchema    = &hcl.BodySchema{Attributes: attrs("algorithms", "secret", "public_key", "issuer", "audience", "leeway")}
-	pluginSchema = &hcl.BodySchema{Attributes: append(attrs("config", "timeout", "memory", "pool", "on_error"),
-		hcl.AttributeSchema{Name: "source", Required: true})}
-	routeSchema = &hcl.BodySchema{
+	pluginSchema = &hcl.BodySchema{Attributes: attrs("source", "native", "config", "timeout", "memory", "pool", "on_error")}
+	routeSchema  = &hcl.BodySchema{
 		Attributes: attrs("action", "room", "rate", "burst", "plugins"),
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "schema"}, {Type: "deliver"}},
 	}
@@ -196,6 +195,7 @@ func (d *decoder) plugin(b *hcl.Block) *Plugin {
 	if d.str(c, p, "source", &p.Source) && p.Source != "" && !filepath.IsAbs(p.Source) {
 		p.Source = filepath.Join(d.dir, p.Source)
 	}
+	d.boolean(c, p, "native", &p.Native)
 	d.object(c, p, "config", &p.Config)
 	d.duration(c, p, "timeout", &p.Timeout, true)
 	d.size(c, p, "memory", &p.Memory)

@@ -19,7 +19,7 @@ route "send_message" {
 `)
 	c, err := config.Parse(src, "router.hcl")
 	if err != nil {
-		_ = config.WriteDiagnostics(os.Stderr, err, 80, false)
+		_ = config.WriteDiagnostics(os.Stderr, err)
 		return
 	}
 	r := c.Route("send_message")
@@ -37,20 +37,12 @@ route "send_message" {
 }
 `)
 	_, err := config.Parse(src, "router.hcl")
-	_ = config.WriteDiagnostics(os.Stdout, err, 0, false)
+	_ = config.WriteDiagnostics(os.Stdout, err)
 	// Output:
-	// Error: Unknown plugin
-	//
-	//   on router.hcl line 3, in route "send_message":
-	//    3:   plugins = [plugin.no_links]
-	//
-	// There is no plugin "no_links". Declare it with a plugin "no_links" { source = "..." } block, or fix the name.
-	//
-	// Error: Invalid delivery target
-	//
-	//   on router.hcl line 5, in route "send_message":
-	//    5:     to = "rooms"
-	//
-	// "rooms" is not one of "room", "user", "sender", "broadcast", "none". Did you mean "room"?
-	//
+	// router.hcl:3,14-29: Unknown plugin; There is no plugin "no_links". Declare it with a plugin "no_links" { source = "..." } block, or fix the name.
+	//     3 |   plugins = [plugin.no_links]
+	//       |              ^^^^^^^^^^^^^^^
+	// router.hcl:5,10-17: Invalid delivery target; "rooms" is not one of "room", "user", "sender", "broadcast", "none". Did you mean "room"?
+	//     5 |     to = "rooms"
+	//       |          ^^^^^^^
 }

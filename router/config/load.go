@@ -37,11 +37,15 @@ func (d *Diagnostics) Error() string {
 // Unwrap returns the hcl.Diagnostics, for callers that handle those.
 func (d *Diagnostics) Unwrap() error { return d.Diags }
 
-// WriteDiagnostics prints err for a person: each diagnostic of a
-// *Diagnostics (or hcl.Diagnostics) with its source line, as hcl does, and
-// any other error as one line. width wraps the details (0: no wrapping);
-// color adds terminal colors.
-func WriteDiagnostics(w io.Writer, err error, width uint, color bool) error {
+// WriteDiagnostics prints err for a person, one problem after another:
+//
+//	router.hcl:14,15-26: Unknown plugin; There is no plugin "nope". ...
+//	   14 |   plugins = [plugin.nope]
+//	      |              ^^^^^^^^^^^
+//
+// A *Diagnostics (or hcl.Diagnostics) gets its source lines; any other
+// error is printed as one line.
+func WriteDiagnostics(w io.Writer, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -56,7 +60,44 @@ func WriteDiagnostics(w io.Writer, err error, width uint, color bool) error {
 		_, werr := fmt.Fprintf(w, "Error: %v\n", err)
 		return werr
 	}
-	return hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(diags)
+	var b strings.Builder
+	for _, diag := range diags {
+		b.WriteString(diag.Error())
+		b.WriteByte('\n')
+		if diag.Subject != nil {
+			if f := files[diag.Subject.Filename]; f != nil {
+				writeSourceLine(&b, f.Bytes, *diag.Subject)
+			}
+		}
+	}
+	_, werr := io.WriteString(w, b.String())
+	return werr
+}
+
+// writeSourceLine prints the line a range starts on with the range
+// underlined (to the end of the line when it spans several).
+func writeSourceLine(b *strings.Builder, src []byte, rng hcl.Range) {
+	lines := strings.Split(string(src), "\n")
+	if rng.Start.Line < 1 || rng.Start.Line > len(lines) {
+		return
+	}
+	line := strings.TrimRight(lines[rng.Start.Line-1], "\r")
+	num := fmt.Sprintf("%5d", rng.Start.Line)
+	fmt.Fprintf(b, "%s | %s\n", num, line)
+	startCol := max(rng.Start.Column, 1)
+	endCol := rng.End.Column
+	if rng.End.Line != rng.Start.Line || endCol > len(line)+1 {
+		endCol = len(line) + 1
+	}
+	width := max(endCol-startCol, 1)
+	// Keep tabs so the caret lines up under tab-indented source.
+	pad := []byte(line[:min(startCol-1, len(line))])
+	for i, c := range pad {
+		if c != '\t' {
+			pad[i] = ' '
+		}
+	}
+	fmt.Fprintf(b, "%s | %s%s\n", strings.Repeat(" ", len(num)), pad, strings.Repeat("^", width))
 }
 
 // Load reads and decodes the config file at path. See Parse.

@@ -97,6 +97,7 @@ type JWT struct {
 type Plugin struct {
 	Name    string
 	Source  string         // path of the .wasm; Parse resolves a relative one against the config file's directory
+	Native  bool           // provided in Go by the program embedding the router (router.WithPolicy): no source
 	Config  map[string]any // plugin config, as JSON-compatible values
 	Timeout time.Duration  // per call; default 10ms
 	Memory  int            // bytes; default 16MiB

@@ -12,3 +12,8 @@ plugin "bad_config" {
   config = ["not", "an", "object"]
   pool   = -1
 }
+
+plugin "both" {
+  native = true
+  source = "x.wasm"
+}
