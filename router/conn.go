@@ -20,6 +20,10 @@ const (
 // is treated as gone rather than tying up its writer.
 const writeTimeout = 10 * time.Second
 
+// closeGrace bounds writing the last frames and the close frame of a
+// connection being closed.
+const closeGrace = time.Second
+
 // conn is one client connection. Writes go through a bounded queue of
 // pre-encoded frames, drained by a writer goroutine that exists only while
 // there is something to write, so an idle connection costs no goroutine for
@@ -56,10 +60,9 @@ func (c *conn) send(frame []byte) {
 		return
 	}
 	if len(c.queue) >= c.router.cfg.Server.SendQueue {
-		c.closed = true
 		c.mu.Unlock()
-		c.router.log.Warn("slow consumer closed", "conn", c.id, "user", c.userID, "queued", len(c.queue))
-		go c.closeWith(CloseTryAgainLater, "slow consumer")
+		c.router.log.Warn("slow consumer closed", "conn", c.id, "user", c.userID)
+		c.shutdown(CloseTryAgainLater, "slow consumer", true)
 		return
 	}
 	c.queue = append(c.queue, frame)
@@ -81,15 +84,19 @@ func (c *conn) flush() {
 			closing := c.closing
 			c.mu.Unlock()
 			if closing {
-				_ = c.net.Close()
+				c.finish()
 			}
 			return
 		}
 		batch := c.queue
 		c.queue = c.spare[:0]
+		deadline := writeTimeout
+		if c.closing {
+			deadline = closeGrace
+		}
 		c.mu.Unlock()
 
-		_ = c.net.SetWriteDeadline(time.Now().Add(writeTimeout))
+		_ = c.net.SetWriteDeadline(time.Now().Add(deadline))
 		bufs := net.Buffers(batch)
 		_, err := bufs.WriteTo(c.net)
 		clear(batch) // frames are shared; let them go as soon as they are written
@@ -104,17 +111,25 @@ func (c *conn) flush() {
 	}
 }
 
-// closeAfterQueued queues a close frame behind what is already queued (an
-// error frame explaining a 4008, say) and closes the socket once it is
-// written; gws's read loop then fails and OnClose removes the connection
-// from the hub.
-func (c *conn) closeAfterQueued(code uint16, reason string) {
+// shutdown queues a close frame and closes the socket once it is written;
+// gws's read loop then fails and OnClose removes the connection from the
+// hub. Normally the close frame waits behind what is queued (an error
+// frame explaining a 4008, say). With dropQueued, for a peer that is not
+// reading, the queue is dropped and the write in flight gets closeGrace to
+// finish: a frame cut in the middle would corrupt the stream, so the close
+// frame can only follow a whole one.
+func (c *conn) shutdown(code uint16, reason string, dropQueued bool) {
 	c.mu.Lock()
-	if c.closed {
+	if c.closing {
 		c.mu.Unlock()
 		return
 	}
 	c.closed, c.closing = true, true
+	if dropQueued {
+		clear(c.queue)
+		c.queue = c.queue[:0]
+		_ = c.net.SetWriteDeadline(time.Now().Add(closeGrace))
+	}
 	c.queue = append(c.queue, closeFrame(code, reason))
 	start := !c.writing
 	c.writing = true
@@ -124,18 +139,24 @@ func (c *conn) closeAfterQueued(code uint16, reason string) {
 	}
 }
 
-// closeWith drops whatever is queued, sends a close frame and closes the
-// socket: for a peer that is not reading, waiting behind its queue is
-// pointless. A writer still blocked on the old queue finishes first (the
-// socket's write lock), bounded by the short deadline set here.
-func (c *conn) closeWith(code uint16, reason string) {
-	c.mu.Lock()
-	c.closed = true
-	c.queue = nil
-	c.mu.Unlock()
-	_ = c.net.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = c.net.Write(closeFrame(code, reason))
+// finish ends a connection whose close frame is written. It half-closes
+// (FIN), so the peer reads every frame and then EOF, where a full close
+// with unread input would send RST and could destroy frames still in
+// flight; the read loop ends at the peer's close reply or after closeGrace.
+func (c *conn) finish() {
+	if cw, ok := c.net.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		_ = c.net.SetReadDeadline(time.Now().Add(closeGrace))
+		return
+	}
 	_ = c.net.Close()
+}
+
+// isClosed reports whether the connection accepts no more frames; its
+// input is ignored from then on.
+func (c *conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 func closeFrame(code uint16, reason string) []byte {

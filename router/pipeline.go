@@ -73,6 +73,9 @@ func (e *events) OnMessage(ws *gws.Conn, msg *gws.Message) {
 		return
 	}
 	c.touch()
+	if c.isClosed() {
+		return
+	}
 	if msg.Opcode != gws.OpcodeText {
 		c.sendError(&Error{Code: CodeBinary, Message: "binary frames are not accepted; send JSON text"}, nil)
 		return
@@ -83,6 +86,9 @@ func (e *events) OnMessage(ws *gws.Conn, msg *gws.Message) {
 // touch pushes the read deadline forward: a peer that sends nothing, not
 // even a pong, for interval+timeout is gone.
 func (c *conn) touch() {
+	if c.isClosed() {
+		return // closing: the deadline is closeGrace now
+	}
 	hb := c.router.cfg.Server.Heartbeat
 	_ = c.net.SetReadDeadline(time.Now().Add(hb.Interval + hb.Timeout))
 }
@@ -103,7 +109,7 @@ func (r *Router) handle(c *conn, data []byte) {
 	if rc := rt.cfg.Rate; rc != nil && !c.allow(rt.cfg.Type, rc) {
 		c.violations++
 		if c.violations >= closeAfterViolations {
-			c.closeAfterQueued(ClosePolicyViolated, "rate limit exceeded")
+			c.shutdown(ClosePolicyViolated, "rate limit exceeded", false)
 			return
 		}
 		c.sendError(&Error{Code: CodeRateLimited, Message: "too many " + quote(env.typ) + " messages; slow down"}, env.id)

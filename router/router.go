@@ -234,7 +234,7 @@ func (r *Router) Close(ctx context.Context) error {
 	var all []*conn
 	r.hub.each(func(c *conn) { all = append(all, c) })
 	for _, c := range all {
-		c.closeAfterQueued(CloseGoingAway, "server shutting down")
+		c.shutdown(CloseGoingAway, "server shutting down", false)
 	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()

@@ -225,9 +225,17 @@ func TestRateLimitThenClose4008(t *testing.T) {
 	// typing_start allows 5/s: the burst passes, then rate_limited errors,
 	// and a client that keeps going is closed.
 	limited := 0
-	for i := 0; i < 40; i++ {
-		c.send(`{"type":"typing_start","roomId":"r","id":` + fmt.Sprint(i) + `}`)
-	}
+	go func() {
+		// The server may close mid-way: write errors are expected.
+		for i := 0; i < 40; i++ {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			err := c.c.Write(ctx, websocket.MessageText, []byte(`{"type":"typing_start","roomId":"r","id":`+fmt.Sprint(i)+`}`))
+			cancel()
+			if err != nil {
+				return
+			}
+		}
+	}()
 	for {
 		m, err := c.readErr(5 * time.Second)
 		if err != nil {
