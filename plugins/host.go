@@ -16,6 +16,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/switchboard-rt/switchboard/router/config"
@@ -175,9 +176,10 @@ func (h *Host) load(ctx context.Context, pc *config.Plugin) (_ *Plugin, err erro
 		}
 	}
 
+	// The memory limit is enforced by each instance's allocator (see
+	// limitedMemory), which knows when a grow was refused.
 	rc := wazero.NewRuntimeConfig().
 		WithCompilationCache(h.cache).
-		WithMemoryLimitPages(uint32(pages)).
 		WithCloseOnContextDone(p.enforce == enforceContext)
 	p.rt = wazero.NewRuntimeWithConfig(ctx, rc)
 	defer func() {
@@ -233,8 +235,12 @@ func (p *Plugin) checkModule() error {
 	if !p.hasMessage && !p.hasConnect {
 		return fmt.Errorf("exports neither %q nor %q: the plugin handles no phase", abi.ExportMessage, abi.ExportConnect)
 	}
-	if _, ok := p.compiled.ExportedMemories()[abi.ExportMemory]; !ok {
+	mem, ok := p.compiled.ExportedMemories()[abi.ExportMemory]
+	if !ok {
 		return fmt.Errorf("missing export %q", abi.ExportMemory)
+	}
+	if need := uint64(mem.Min()) * 65536; need > uint64(p.memory) {
+		return fmt.Errorf("the module starts with %d KiB of memory, more than memory = %d KiB allows", need>>10, p.memory>>10)
 	}
 	for _, f := range p.compiled.ImportedFunctions() {
 		mod, name, _ := f.Import()
@@ -259,7 +265,11 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 		WithSysWalltime().
 		WithSysNanotime().
 		WithRandSource(rand.Reader)
-	mod, err := p.rt.InstantiateModule(inst.ctx, p.compiled, mc)
+	alloc := experimental.MemoryAllocatorFunc(func(_, _ uint64) experimental.LinearMemory {
+		inst.memory = &limitedMemory{limit: uint64(p.memory)}
+		return inst.memory
+	})
+	mod, err := p.rt.InstantiateModule(experimental.WithMemoryAllocator(inst.ctx, alloc), p.compiled, mc)
 	if err != nil {
 		return nil, fmt.Errorf("cannot start an instance: %v", err)
 	}
@@ -329,6 +339,35 @@ func (inst *instance) readDescriptor(ptr uint32) error {
 	inst.desc = d
 	return nil
 }
+
+// limitedMemory backs a guest's linear memory and enforces the plugin's
+// memory limit itself, rather than through wazero's page limit, so that a
+// refused memory.grow is known: whatever the guest does next (a Go guest
+// aborts, a C guest may trap or carry on), a failure after a refused grow is
+// counted as "memory".
+type limitedMemory struct {
+	buf     []byte
+	limit   uint64
+	refused bool // a grow was refused during the current call
+}
+
+func (m *limitedMemory) Reallocate(size uint64) []byte {
+	if size > m.limit {
+		m.refused = true
+		return nil
+	}
+	if size <= uint64(cap(m.buf)) {
+		m.buf = m.buf[:size]
+		return m.buf
+	}
+	// Grow geometrically: guests often grow a page at a time.
+	b := make([]byte, size, min(max(size, 2*uint64(cap(m.buf))), m.limit))
+	copy(b, m.buf)
+	m.buf = b
+	return b
+}
+
+func (m *limitedMemory) Free() { m.buf = nil }
 
 // Close stops every plugin and frees the runtimes. Calls in flight finish
 // first; later calls fail per on_error.

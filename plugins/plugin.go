@@ -58,6 +58,7 @@ type instance struct {
 	stack     []uint64
 	desc      abi.Descriptor
 	stop      api.MutableGlobal // the injected stop flag (enforceStop)
+	memory    *limitedMemory
 	out       *lineLogger
 	cur       *MessageInput // the message being handled, for log attributes
 	calls     atomic.Uint64
@@ -204,6 +205,7 @@ func (p *Plugin) grow(inst *instance, size int) error {
 // kind of failure it was.
 func (p *Plugin) call(inst *instance, fn api.Function) (failureKind, error) {
 	inst.calls.Add(1)
+	inst.memory.refused = false
 	var err error
 	switch p.enforce {
 	case enforceStop:
@@ -235,11 +237,8 @@ func (p *Plugin) call(inst *instance, fn api.Function) (failureKind, error) {
 	if err == nil {
 		return 0, nil
 	}
-	// A guest that hits its memory limit fails in whatever way its language
-	// reacts to a failed memory.grow (Go: a fatal error and exit code 2; C:
-	// often a trap), so memory is judged by how close to the limit it got.
-	if uint64(inst.mem.Size())+uint64(p.memory/8) >= uint64(p.memory) {
-		return kindMemory, err
+	if inst.memory.refused {
+		return kindMemory, fmt.Errorf("memory limit (%d KiB) reached: %w", p.memory>>10, err)
 	}
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {

@@ -1,0 +1,2 @@
+;; A valid module that is not a Switchboard plugin.
+(module (memory (export "memory") 1))
