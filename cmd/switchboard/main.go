@@ -17,6 +17,7 @@ commands:
   serve     run the router (default config: ./router.hcl, else the built-in one)
   validate  check a config and print every problem found
   token     print a signed token for a user, for the configured JWT secret
+  bench     load-test a server: fanout, idle or connect (see 'switchboard bench -h')
 
 Run 'switchboard <command> -h' for the flags of a command.
 `
@@ -37,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return validate(args[1:], stdout, stderr)
 	case "token":
 		return token(args[1:], stdout, stderr)
+	case "bench":
+		return benchCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/switchboard-rt/switchboard/internal/bench"
+)
+
+const benchUsage = `usage: switchboard bench fanout|idle|connect [flags]
+
+  fanout   members in one room, publishers stepping the message rate up:
+           delivered ratio, deliveries/s, latency p50/p99/max per rate
+  idle     authenticated connections joined to rooms: server RSS per connection
+  connect  WebSocket handshakes per second with JWT auth
+
+By default bench starts 'switchboard serve' itself on 127.0.0.1 (and, with
+--baseline, a naive gws server for the same protocol) and reports each
+figure beside the baseline's. Use --url (and --secret, --pid) for a server
+already running.
+
+Example (server on core 0, load on core 1):
+  switchboard bench fanout --baseline --server-cpu 0 --load-cpu 1
+
+Flags:
+`
+
+func benchCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "baseline-server" {
+		return baselineServer(args[1:], stderr)
+	}
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprint(stderr, benchUsage)
+		return 2
+	}
+	cfg := bench.Config{Scenario: args[0], Command: "switchboard bench " + strings.Join(args, " ")}
+	fl := flag.NewFlagSet("bench "+args[0], flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.Usage = func() { fmt.Fprint(stderr, benchUsage); fl.PrintDefaults() }
+	fl.StringVar(&cfg.URL, "url", "", "`ws://` URL of a running server (default: start one)")
+	fl.StringVar(&cfg.Secret, "secret", os.Getenv("SWITCHBOARD_JWT_SECRET"), "JWT `secret` for tokens (default $SWITCHBOARD_JWT_SECRET; random for servers bench starts)")
+	fl.IntVar(&cfg.PID, "pid", 0, "`pid` of the --url server, for its RSS and CPU")
+	config := fl.String("c", "", "config `file` for the started server (default ./router.hcl, else the built-in one)")
+	fl.StringVar(&cfg.Path, "path", "/ws", "WebSocket `path` of the started servers")
+	fl.IntVar(&cfg.ServerCPU, "server-cpu", -1, "pin started servers to this `cpu` with taskset (-1: no)")
+	fl.IntVar(&cfg.LoadCPU, "load-cpu", -1, "pin the load generator to this `cpu` (-1: no)")
+	fl.BoolVar(&cfg.Baseline, "baseline", false, "also run against a naive gws server and report ratios")
+	fl.BoolVar(&cfg.JSON, "json", false, "print the report as JSON")
+
+	fl.IntVar(&cfg.Fanout.Members, "subscribers", 1000, "fanout: connections in the room, publishers included")
+	fl.Float64Var(&cfg.Fanout.Rate, "rate", 100, "fanout: messages/s (the first step's)")
+	fl.Float64Var(&cfg.Fanout.Step, "step", 0, "fanout: multiply the rate by this `factor` each step until not sustained (0: one step)")
+	fl.IntVar(&cfg.Fanout.Steps, "steps", 12, "fanout: at most this many steps")
+	fl.DurationVar(&cfg.Fanout.Duration, "duration", 5*time.Second, "fanout: sending time per step")
+	fl.Float64Var(&cfg.Fanout.PublisherRate, "publisher-rate", 15, "fanout: messages/s per publishing connection, under the route's rate limit (0: one publisher)")
+	fl.StringVar(&cfg.Fanout.Room, "room", "bench", "fanout: room name")
+
+	fl.IntVar(&cfg.Idle.Conns, "conns", 10000, "idle: connections")
+	fl.IntVar(&cfg.Idle.RoomSize, "room-size", 10, "idle: connections per room")
+	fl.DurationVar(&cfg.Idle.Settle, "settle", 2*time.Second, "idle: wait before reading RSS")
+
+	fl.IntVar(&cfg.Connect.Concurrency, "concurrency", 32, "connect: handshakes in flight")
+	fl.DurationVar(&cfg.Connect.Duration, "for", 5*time.Second, "connect: how long to keep connecting")
+	fl.IntVar(&cfg.Connect.MaxConnects, "max", 1_000_000, "connect: stop after this many handshakes")
+	if err := fl.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *config != "" {
+		cfg.ServeArgs = []string{"-c", *config}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "switchboard bench: %v\n", err)
+		return 1
+	}
+	cfg.Exe = exe
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if _, err := bench.Execute(ctx, cfg, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "switchboard bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// baselineServer is the hidden `bench baseline-server`, the process the
+// bench starts for --baseline.
+func baselineServer(args []string, stderr io.Writer) int {
+	fl := flag.NewFlagSet("bench baseline-server", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	listen := fl.String("listen", "127.0.0.1:8090", "listen `address`")
+	path := fl.String("path", "/ws", "WebSocket `path`")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	secret := os.Getenv("SWITCHBOARD_JWT_SECRET")
+	if secret == "" {
+		fmt.Fprintln(stderr, "switchboard bench baseline-server: set SWITCHBOARD_JWT_SECRET")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := bench.ServeBaseline(ctx, *listen, *path, []byte(secret)); err != nil {
+		fmt.Fprintf(stderr, "switchboard bench baseline-server: %v\n", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,210 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Config is one `switchboard bench` invocation.
+type Config struct {
+	Scenario string // fanout, idle or connect
+
+	// The server: URL for one already running, else Exe (this binary) is
+	// started as `serve` with ServeArgs.
+	URL       string
+	Path      string // WebSocket path of a started server
+	Secret    string // JWT secret; random for started servers when empty
+	PID       int    // an external server's pid, for RSS and CPU
+	Exe       string
+	ServeArgs []string // e.g. -c FILE
+	ServerCPU int      // pin started servers to this CPU (-1: no)
+	LoadCPU   int      // pin this process to this CPU (-1: no)
+	Baseline  bool     // also run against the naive gws server
+
+	Fanout  FanoutOptions
+	Idle    IdleOptions
+	Connect ConnectOptions
+
+	JSON    bool
+	Command string // the command line, recorded in the report
+}
+
+// Report is what a run prints: the table, or this as JSON.
+type Report struct {
+	Scenario string  `json:"scenario"`
+	Command  string  `json:"command"`
+	Date     string  `json:"date"`
+	Machine  Machine `json:"machine"`
+	Runs     []Run   `json:"runs"`
+	// Ratios are Switchboard's figures over the baseline's (for memory and
+	// latency lower is better, for rates higher is better).
+	Ratios map[string]float64 `json:"ratios,omitempty"`
+}
+
+// Machine describes where the figures come from.
+type Machine struct {
+	CPUs      int    `json:"cpus"`
+	Model     string `json:"cpu_model"`
+	GoVersion string `json:"go"`
+	ServerCPU int    `json:"server_cpu"`
+	LoadCPU   int    `json:"load_cpu"`
+}
+
+// Run is one scenario against one server.
+type Run struct {
+	Server  string         `json:"server"` // switchboard, baseline, or the URL
+	Fanout  *FanoutResult  `json:"fanout,omitempty"`
+	Idle    *IdleResult    `json:"idle,omitempty"`
+	Connect *ConnectResult `json:"connect,omitempty"`
+}
+
+// Execute runs the scenario against Switchboard and, with Baseline, the
+// baseline server, then writes the report to stdout; progress goes to
+// progress.
+func Execute(ctx context.Context, cfg Config, stdout, progress io.Writer) (*Report, error) {
+	switch cfg.Scenario {
+	case "fanout", "idle", "connect":
+	default:
+		return nil, fmt.Errorf("unknown scenario %q: want fanout, idle or connect", cfg.Scenario)
+	}
+	if cfg.URL != "" && cfg.Baseline {
+		return nil, errors.New("--baseline starts both servers itself; it cannot be combined with --url")
+	}
+	if _, err := RaiseFileLimit(); err != nil {
+		fmt.Fprintf(progress, "bench: cannot raise the open-file limit: %v\n", err)
+	}
+	if cfg.LoadCPU >= 0 {
+		if err := PinSelf(cfg.LoadCPU); err != nil {
+			return nil, err
+		}
+	}
+	secret := []byte(cfg.Secret)
+	if len(secret) == 0 {
+		if cfg.URL != "" {
+			return nil, errors.New("--url needs the server's JWT secret: --secret or SWITCHBOARD_JWT_SECRET")
+		}
+		var b [32]byte
+		_, _ = rand.Read(b[:])
+		secret = []byte(hex.EncodeToString(b[:]))
+	}
+	rep := &Report{
+		Scenario: cfg.Scenario, Command: cfg.Command, Date: time.Now().UTC().Format(time.RFC3339),
+		Machine: Machine{CPUs: runtime.NumCPU(), Model: cpuModel(), GoVersion: runtime.Version(), ServerCPU: cfg.ServerCPU, LoadCPU: cfg.LoadCPU},
+	}
+	env := []string{"SWITCHBOARD_JWT_SECRET=" + string(secret)}
+	servers := []struct {
+		name string
+		args []string
+	}{{"switchboard", append([]string{"serve"}, cfg.ServeArgs...)}}
+	if cfg.Baseline {
+		servers = append(servers, struct {
+			name string
+			args []string
+		}{"baseline", []string{"bench", "baseline-server", "--path", cfg.Path}})
+	}
+	if cfg.URL != "" {
+		t, err := parseTarget(cfg.URL)
+		if err != nil {
+			return nil, err
+		}
+		run, err := runScenario(ctx, cfg, t, secret, cfg.PID, cfg.URL, progress)
+		if err != nil {
+			return nil, err
+		}
+		rep.Runs = append(rep.Runs, run)
+	} else {
+		for _, s := range servers {
+			fmt.Fprintf(progress, "bench: starting %s\n", s.name)
+			ch, err := startChild(s.name, cfg.Exe, s.args, env, cfg.ServerCPU, cfg.Path)
+			if err != nil {
+				return nil, err
+			}
+			t, err := parseTarget(ch.url)
+			if err == nil {
+				var run Run
+				run, err = runScenario(ctx, cfg, t, secret, ch.pid(), s.name, progress)
+				rep.Runs = append(rep.Runs, run)
+			}
+			ch.stop()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w\n%s", s.name, err, lastLines(ch.logs.String(), 10))
+			}
+		}
+	}
+	rep.Ratios = ratios(rep.Runs)
+	if cfg.JSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return rep, enc.Encode(rep)
+	}
+	writeTable(stdout, rep)
+	return rep, nil
+}
+
+func runScenario(ctx context.Context, cfg Config, t target, secret []byte, pid int, name string, progress io.Writer) (Run, error) {
+	run := Run{Server: name}
+	var err error
+	switch cfg.Scenario {
+	case "fanout":
+		run.Fanout, err = runFanout(ctx, t, secret, cfg.Fanout, pid, name, progress)
+	case "idle":
+		run.Idle, err = runIdle(ctx, t, secret, cfg.Idle, pid, name, progress)
+	case "connect":
+		run.Connect, err = runConnect(ctx, t, secret, cfg.Connect, pid, name, progress)
+	}
+	return run, err
+}
+
+// ratios compares the first run (Switchboard) with the second (baseline).
+func ratios(runs []Run) map[string]float64 {
+	if len(runs) != 2 {
+		return nil
+	}
+	sb, bl := runs[0], runs[1]
+	r := map[string]float64{}
+	put := func(k string, a, b float64) {
+		if b > 0 {
+			r[k] = a / b
+		}
+	}
+	switch {
+	case sb.Fanout != nil && bl.Fanout != nil:
+		put("max_sustained_rate", sb.Fanout.MaxSustained, bl.Fanout.MaxSustained)
+		// Step by step at the rates both ran.
+		for i := range min(len(sb.Fanout.Steps), len(bl.Fanout.Steps)) {
+			a, b := sb.Fanout.Steps[i], bl.Fanout.Steps[i]
+			put(fmt.Sprintf("p99@%.0f", a.Rate), a.P99ms, b.P99ms)
+			put(fmt.Sprintf("deliveries_per_s@%.0f", a.Rate), a.DeliveriesPerSec, b.DeliveriesPerSec)
+			put(fmt.Sprintf("server_cpu@%.0f", a.Rate), a.ServerCPU, b.ServerCPU)
+		}
+	case sb.Idle != nil && bl.Idle != nil:
+		put("bytes_per_conn", sb.Idle.BytesPerConn, bl.Idle.BytesPerConn)
+	case sb.Connect != nil && bl.Connect != nil:
+		put("handshakes_per_s", sb.Connect.PerSec, bl.Connect.PerSec)
+	}
+	return r
+}
+
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for line := range strings.Lines(string(b)) {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
+}

@@ -1,0 +1,130 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// RaiseFileLimit lifts the soft RLIMIT_NOFILE to the hard limit. Setting it
+// explicitly (rather than relying on Go's automatic raise) also makes child
+// servers inherit it: Go restores the original soft limit for children
+// unless the program set one itself.
+func RaiseFileLimit() (uint64, error) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, err
+	}
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, err
+	}
+	return lim.Cur, nil
+}
+
+// PinSelf restricts every thread of this process to one CPU and sets
+// GOMAXPROCS to 1, so the load generator uses exactly one core. Threads
+// the runtime starts later inherit the mask from the thread that clones
+// them, which is already pinned.
+func PinSelf(cpu int) error {
+	var set unix.CPUSet
+	set.Set(cpu)
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := unix.SchedSetaffinity(tid, &set); err != nil {
+			return fmt.Errorf("pin the load generator to cpu %d: %w", cpu, err)
+		}
+	}
+	runtime.GOMAXPROCS(1)
+	return nil
+}
+
+// rss returns the resident set size of pid in bytes (VmRSS).
+func rss(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for line := range bytes.Lines(b) {
+		if v, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+			f := bytes.Fields(v) // "1234 kB"
+			if len(f) == 2 {
+				kb, err := strconv.ParseUint(string(f[0]), 10, 64)
+				return kb << 10, err
+			}
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+// clockTick is USER_HZ, the unit of /proc/PID/stat times; it is 100 on
+// every Linux architecture Go supports.
+const clockTick = 100
+
+// cpuTime returns the user+system CPU time of pid (0: this process).
+func cpuTime(pid int) time.Duration {
+	if pid == 0 {
+		var ru syscall.Rusage
+		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+			return 0
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name may contain spaces: fields start after its ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseUint(string(f[11]), 10, 64) // field 14 overall
+	st, _ := strconv.ParseUint(string(f[12]), 10, 64) // field 15
+	return time.Duration(ut+st) * time.Second / clockTick
+}
+
+// cpuMeter measures the CPU share of the server and of this process over
+// an interval, in cores: 1.0 is one core busy all the time.
+type cpuMeter struct {
+	pid        int
+	t0         time.Time
+	srv0, self time.Duration
+}
+
+func startCPU(pid int) cpuMeter {
+	m := cpuMeter{pid: pid, t0: time.Now(), self: cpuTime(0)}
+	if pid > 0 {
+		m.srv0 = cpuTime(pid)
+	}
+	return m
+}
+
+func (m cpuMeter) stop() (server, load float64) {
+	wall := time.Since(m.t0).Seconds()
+	if wall <= 0 {
+		return 0, 0
+	}
+	load = (cpuTime(0) - m.self).Seconds() / wall
+	if m.pid > 0 {
+		server = (cpuTime(m.pid) - m.srv0).Seconds() / wall
+	}
+	return server, load
+}
