@@ -21,8 +21,10 @@ const (
 const writeTimeout = 10 * time.Second
 
 // closeGrace bounds writing the last frames and the close frame of a
-// connection being closed.
-const closeGrace = time.Second
+// connection being closed, and waiting for the peer's close reply. A slow
+// consumer that is still reading gets its 1013 within it; a dead one costs
+// a goroutine for this long.
+const closeGrace = 5 * time.Second
 
 // conn is one client connection. Writes go through a bounded queue of
 // pre-encoded frames, drained by a writer goroutine that exists only while
@@ -46,9 +48,13 @@ type conn struct {
 	// Owned by the hub's lock.
 	rooms map[string]struct{}
 
+	user    *user       // set when the connection joins the hub
+	expiry  *time.Timer // closes the connection when its token expires
+	pending bool        // authenticated by its first message, not yet sent; guarded by mu
+
 	// Owned by the read loop (gws delivers one message at a time).
-	limits     map[string]*bucket // per route
-	violations int                // rate-limit violations in a row
+	limits     buckets
+	violations int // rate-limit errors in a row
 }
 
 // send queues a frame shared with other recipients. It never blocks: when

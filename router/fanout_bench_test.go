@@ -41,10 +41,8 @@ func benchRoom(b *testing.B, n int) (*Router, *conn) {
 			b.Fatal(err)
 		}
 		c := &conn{id: randomID(), userID: "u" + randomID(), net: srv, router: r}
-		r.hub.mu.Lock()
-		r.hub.conns[c] = struct{}{}
-		r.hub.mu.Unlock()
-		r.hub.join(c, "r")
+		r.hub.add(c, 0)
+		r.hub.join(c, "r", 0)
 		if sender == nil {
 			sender = c
 		}

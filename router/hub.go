@@ -15,6 +15,7 @@ type hub struct {
 	mu    sync.RWMutex
 	conns map[*conn]struct{}
 	rooms map[string]*room
+	users map[string]*user
 }
 
 type room struct {
@@ -24,14 +25,27 @@ type room struct {
 }
 
 func newHub() *hub {
-	return &hub{conns: make(map[*conn]struct{}), rooms: make(map[string]*room)}
+	return &hub{conns: make(map[*conn]struct{}), rooms: make(map[string]*room), users: make(map[string]*user)}
 }
 
-func (h *hub) add(c *conn) {
+// add registers c unless its user already has maxPerUser connections
+// (0: no limit).
+func (h *hub) add(c *conn, maxPerUser int) bool {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	u := h.users[c.userID]
+	if u == nil {
+		u = &user{}
+		h.users[c.userID] = u
+	}
+	if maxPerUser > 0 && u.conns >= maxPerUser {
+		return false
+	}
+	u.conns++
+	c.user = u
 	h.conns[c] = struct{}{}
 	h.joinLocked(c, userRoomPrefix+c.userID)
-	h.mu.Unlock()
+	return true
 }
 
 // remove takes c out of the hub and returns the rooms in which its user
@@ -43,6 +57,9 @@ func (h *hub) remove(c *conn) (left []string) {
 		return nil
 	}
 	delete(h.conns, c)
+	if c.user.conns--; c.user.conns == 0 {
+		delete(h.users, c.userID)
+	}
 	for name := range c.rooms {
 		if h.leaveLocked(c, name) && !strings.HasPrefix(name, userRoomPrefix) {
 			left = append(left, name)
@@ -53,13 +70,18 @@ func (h *hub) remove(c *conn) (left []string) {
 
 // join adds c to a room. first reports whether c is its user's first
 // connection in the room; joined is false when c was already a member.
-func (h *hub) join(c *conn, name string) (joined, first bool) {
+// full reports that c is in maxRooms rooms already (its user room aside).
+func (h *hub) join(c *conn, name string, maxRooms int) (joined, first, full bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.conns[c]; !ok {
-		return false, false
+		return false, false, false
 	}
-	return h.joinLocked(c, name)
+	if _, ok := c.rooms[name]; !ok && maxRooms > 0 && len(c.rooms)-1 >= maxRooms {
+		return false, false, true
+	}
+	joined, first = h.joinLocked(c, name)
+	return joined, first, false
 }
 
 func (h *hub) joinLocked(c *conn, name string) (joined, first bool) {

@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -10,13 +11,69 @@ import (
 	"github.com/switchboard-rt/switchboard/router/config"
 )
 
+// authMessage handles {"type":"auth","token"}: the first message of a
+// connection authenticated in-band, or a token refresh.
+func (r *Router) authMessage(c *conn, env *envelope, pending bool) {
+	var id identity
+	err := errNoToken
+	if env.typ == "auth" {
+		if tok := env.field("token"); tok != "" {
+			id, err = r.auth.verify(tok)
+		}
+	}
+	if pending {
+		if err != nil {
+			r.log.Info("connection refused", "remote", c.remote, "reason", err.Error())
+			c.shutdown(CloseUnauthorized, "Unauthorized", false)
+			return
+		}
+		c.mu.Lock()
+		c.pending = false
+		c.mu.Unlock()
+		c.userID, c.claims = id.userID, id.claims
+		c.setExpiry(id.expires)
+		r.admit(c)
+		if env.id != nil {
+			c.send(encodeFrame(opText, ackFrame(env.id)))
+		}
+		return
+	}
+	switch {
+	case r.cfg.Auth.OnExpiry != "refresh":
+		err = errors.New(`token refresh is off (auth { on_expiry = "refresh" } turns it on)`)
+	case err == nil && id.userID != c.userID:
+		err = errors.New("the new token is for another user")
+	}
+	if err != nil {
+		c.sendError(&Error{Code: CodeAuthFailed, Message: err.Error()}, env.id)
+		return
+	}
+	c.claims = id.claims
+	c.setExpiry(id.expires)
+	if env.id != nil {
+		c.send(encodeFrame(opText, ackFrame(env.id)))
+	}
+}
+
+// setExpiry closes the connection with 4001 when its token expires.
+func (c *conn) setExpiry(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.expiry != nil {
+		c.expiry.Stop()
+		c.expiry = nil
+	}
+	if t.IsZero() || c.closed {
+		return
+	}
+	c.expiry = time.AfterFunc(time.Until(t), func() {
+		c.shutdown(CloseUnauthorized, "token expired", false)
+	})
+}
+
 // maxReroutes bounds route-to-route reroutes so two policies cannot bounce
 // a message forever.
 const maxReroutes = 4
-
-// closeAfterViolations: a client that keeps hammering a rate limit after
-// being told is closed with 4008.
-const closeAfterViolations = 10
 
 // events receives gws callbacks.
 type events struct{ r *Router }
@@ -35,7 +92,31 @@ func (e *events) OnOpen(ws *gws.Conn) {
 		return
 	}
 	c.touch()
-	e.r.hub.add(c)
+	c.mu.Lock()
+	pending := c.pending
+	c.mu.Unlock()
+	if pending {
+		// Nothing but {"type":"auth","token"} is processed until it comes.
+		time.AfterFunc(e.r.cfg.Auth.FirstMessageTimeout, func() {
+			c.mu.Lock()
+			still := c.pending
+			c.mu.Unlock()
+			if still {
+				c.shutdown(CloseUnauthorized, "Unauthorized", false)
+			}
+		})
+		return
+	}
+	e.r.admit(c)
+}
+
+// admit adds an authenticated connection to the hub and greets it.
+func (r *Router) admit(c *conn) {
+	if !r.hub.add(c, r.cfg.Limits.ConnectionsPerUser) {
+		r.log.Info("connection refused", "user", c.userID, "reason", reasonTooManyConns)
+		c.shutdown(ClosePolicyViolated, reasonTooManyConns, false)
+		return
+	}
 	c.send(encodeFrame(opText, systemEvent("connected", "", c.userID)))
 }
 
@@ -47,6 +128,9 @@ func (e *events) OnClose(ws *gws.Conn, err error) {
 	c.mu.Lock()
 	c.closed = true
 	c.queue = nil
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
 	c.mu.Unlock()
 	for _, name := range e.r.hub.remove(c) {
 		e.r.hub.toRoom(name, encodeFrame(opText, systemEvent("user_left", name, c.userID)), nil)
@@ -101,18 +185,24 @@ func (r *Router) handle(c *conn, data []byte) {
 		c.sendError(err, env.id)
 		return
 	}
+	c.mu.Lock()
+	pending := c.pending
+	c.mu.Unlock()
+	if pending || env.typ == "auth" && r.cfg.Auth.Enabled {
+		r.authMessage(c, &env, pending)
+		return
+	}
 	rt := r.routes[env.typ]
 	if rt == nil {
 		c.sendError(&Error{Code: CodeUnknownType, Message: "no route for type " + quote(env.typ)}, env.id)
 		return
 	}
-	if rc := rt.cfg.Rate; rc != nil && !c.allow(rt.cfg.Type, rc) {
+	if !r.allow(c, rt.cfg) {
 		c.violations++
-		if c.violations >= closeAfterViolations {
-			c.shutdown(ClosePolicyViolated, "rate limit exceeded", false)
-			return
-		}
 		c.sendError(&Error{Code: CodeRateLimited, Message: "too many " + quote(env.typ) + " messages; slow down"}, env.id)
+		if n := r.cfg.Limits.CloseAfter; n > 0 && c.violations >= n {
+			c.shutdown(ClosePolicyViolated, "rate limit exceeded", false)
+		}
 		return
 	}
 	c.violations = 0
@@ -189,7 +279,10 @@ func (r *Router) join(c *conn, rc *config.Route, env *envelope) *Error {
 	if strings.HasPrefix(name, userRoomPrefix) {
 		return &Error{Code: CodeForbidden, Message: "rooms starting with " + quote(userRoomPrefix) + " are reserved"}
 	}
-	joined, first := r.hub.join(c, name)
+	joined, first, full := r.hub.join(c, name, r.cfg.Limits.RoomsPerConnection)
+	if full {
+		return &Error{Code: CodeTooManyRooms, Message: "this connection is in too many rooms; leave one first"}
+	}
 	c.send(encodeFrame(opText, systemEvent("room_joined", name, "")))
 	if joined && first {
 		r.hub.toRoom(name, encodeFrame(opText, systemEvent("user_joined", name, c.userID)), c)
@@ -337,31 +430,3 @@ func systemEvent(typ, roomID, userID string) []byte {
 }
 
 func quote(s string) string { return string(appendString(nil, s)) }
-
-// bucket is a token bucket owned by one connection's read loop.
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func (c *conn) allow(key string, rc *config.Rate) bool {
-	if c.limits == nil {
-		c.limits = make(map[string]*bucket)
-	}
-	b := c.limits[key]
-	now := time.Now()
-	if b == nil {
-		b = &bucket{tokens: float64(rc.Burst), last: now}
-		c.limits[key] = b
-	}
-	b.tokens += now.Sub(b.last).Seconds() * float64(rc.Count) / rc.Per.Seconds()
-	if max := float64(rc.Burst); b.tokens > max {
-		b.tokens = max
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}

@@ -63,18 +63,20 @@ func WithPolicy(name string, p Policy) Option {
 // Router is the real-time core: connections, rooms, routes and delivery.
 // It is an http.Handler that upgrades requests to WebSocket.
 type Router struct {
-	cfg       *Config
-	log       *slog.Logger
-	auth      *authenticator
-	routes    map[string]*route
-	hub       *hub
-	upgrader  *gws.Upgrader
-	node      string // prefix of message ids, unique per process
-	seq       atomic.Uint64
-	closing   atomic.Bool
-	stop      chan struct{}
-	wg        sync.WaitGroup
-	pingFrame []byte
+	cfg           *Config
+	log           *slog.Logger
+	auth          *authenticator
+	routes        map[string]*route
+	hub           *hub
+	upgrader      *gws.Upgrader
+	upgraderProto *gws.Upgrader // for clients offering Subprotocol
+	node          string        // prefix of message ids, unique per process
+	seq           atomic.Uint64
+	closing       atomic.Bool
+	stop          chan struct{}
+	wg            sync.WaitGroup
+	pingFrame     []byte
+	connects      ipLimiter
 }
 
 type route struct {
@@ -98,7 +100,7 @@ func New(cfg *Config, opts ...Option) (*Router, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	auth, err := newAuthenticator(cfg.Auth)
+	auth, err := newAuthenticator(cfg.Auth, o.logger)
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +113,7 @@ func New(cfg *Config, opts ...Option) (*Router, error) {
 		node:      randomID()[:8],
 		stop:      make(chan struct{}),
 		pingFrame: encodeFrame(opPing, nil),
+		connects:  ipLimiter{rate: cfg.Limits.ConnectRate},
 	}
 	for _, rc := range cfg.Routes {
 		rt := &route{cfg: rc}
@@ -123,13 +126,21 @@ func New(cfg *Config, opts ...Option) (*Router, error) {
 		}
 		r.routes[rc.Type] = rt
 	}
-	r.upgrader = gws.NewUpgrader(&events{r}, &gws.ServerOption{
-		ReadMaxPayloadSize: cfg.Server.MaxPayload,
-		CheckUtf8Enabled:   true, // relayed text must stay valid UTF-8 for every recipient
-		HandshakeTimeout:   cfg.Server.HandshakeTimeout,
-		NewSession:         func() gws.SessionStorage { return &session{} },
-		Logger:             gwsLogger{o.logger},
-	})
+	opt := func(protos []string) *gws.ServerOption {
+		return &gws.ServerOption{
+			ReadMaxPayloadSize: cfg.Server.MaxPayload,
+			CheckUtf8Enabled:   true, // relayed text must stay valid UTF-8 for every recipient
+			HandshakeTimeout:   cfg.Server.HandshakeTimeout,
+			NewSession:         func() gws.SessionStorage { return &session{} },
+			SubProtocols:       protos,
+			Logger:             gwsLogger{o.logger},
+		}
+	}
+	// gws refuses a handshake that names none of its subprotocols, so
+	// clients that offer ours get an upgrader that answers with it, and the
+	// rest one that answers with none.
+	r.upgrader = gws.NewUpgrader(&events{r}, opt(nil))
+	r.upgraderProto = gws.NewUpgrader(&events{r}, opt([]string{Subprotocol}))
 	r.wg.Add(1)
 	go r.heartbeat()
 	return r, nil
@@ -147,12 +158,21 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "this endpoint speaks WebSocket only", http.StatusUpgradeRequired)
 		return
 	}
+	if !r.connects.allow(req) {
+		http.Error(w, "too many connection attempts; retry later", http.StatusTooManyRequests)
+		return
+	}
 	if !r.originAllowed(req) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
 	id, err := r.auth.authenticate(req)
-	if err != nil {
+	pending := errors.Is(err, errAwaitMessage)
+	upgrader := r.upgrader
+	if offersSubprotocol(req) {
+		upgrader = r.upgraderProto
+	}
+	if err != nil && !pending {
 		r.log.Info("connection refused", "remote", req.RemoteAddr, "reason", err.Error())
 		if r.cfg.Auth.RejectWith == "http" {
 			http.Error(w, "Unauthorized", http.StatusUnauthorized)
@@ -160,7 +180,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		// Browsers cannot read an HTTP status from a failed upgrade: accept,
 		// then close with 4001 so the client knows not to retry.
-		ws, err := r.upgrader.Upgrade(w, req)
+		ws, err := upgrader.Upgrade(w, req)
 		if err != nil {
 			return
 		}
@@ -168,21 +188,34 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		go ws.ReadLoop() // returns at once; gives gws its buffers back
 		return
 	}
-	ws, err := r.upgrader.Upgrade(w, req)
+	ws, err := upgrader.Upgrade(w, req)
 	if err != nil {
 		r.log.Debug("upgrade failed", "remote", req.RemoteAddr, "err", err)
 		return
 	}
 	c := &conn{
-		id:     randomID(),
-		userID: id.userID,
-		claims: id.claims,
-		remote: req.RemoteAddr,
-		net:    ws.NetConn(),
-		router: r,
+		id:      randomID(),
+		userID:  id.userID,
+		claims:  id.claims,
+		remote:  req.RemoteAddr,
+		net:     ws.NetConn(),
+		router:  r,
+		pending: pending,
 	}
+	c.setExpiry(id.expires)
 	ws.Session().(*session).c = c
 	go ws.ReadLoop()
+}
+
+func offersSubprotocol(req *http.Request) bool {
+	for _, h := range req.Header.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(h, ",") {
+			if strings.TrimSpace(p) == Subprotocol {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // originAllowed implements the CSWSH defence: a browser always sends
@@ -217,8 +250,9 @@ func (r *Router) heartbeat() {
 		select {
 		case <-r.stop:
 			return
-		case <-t.C:
+		case now := <-t.C:
 			r.hub.each(func(c *conn) { c.send(r.pingFrame) })
+			r.connects.sweep(now)
 		}
 	}
 }
@@ -231,6 +265,7 @@ func (r *Router) Close(ctx context.Context) error {
 	}
 	close(r.stop)
 	r.wg.Wait()
+	r.auth.stop()
 	var all []*conn
 	r.hub.each(func(c *conn) { all = append(all, c) })
 	for _, c := range all {
@@ -329,5 +364,3 @@ func (s *session) Range(f func(string, any) bool) { f("conn", s.c) }
 type gwsLogger struct{ l *slog.Logger }
 
 func (g gwsLogger) Error(v ...any) { g.l.Error(fmt.Sprint(v...)) }
-
-var errClosed = errors.New("connection closed")

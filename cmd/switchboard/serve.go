@@ -64,9 +64,17 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: cfg.Server.HandshakeTimeout,
-		MaxHeaderBytes:    16 << 10,
+		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
+		// A client that never finishes its request holds a goroutine and a
+		// socket: bound every stage before the upgrade.
+		ReadTimeout: cfg.Server.HandshakeTimeout,
+		IdleTimeout: cfg.Server.HandshakeTimeout,
 	}
-	url := "ws://" + ln.Addr().String() + cfg.Server.Path
+	scheme := "ws://"
+	if cfg.Server.TLS != nil {
+		scheme = "wss://"
+	}
+	url := scheme + ln.Addr().String() + cfg.Server.Path
 	log.Info("switchboard listening", "url", url, "routes", len(cfg.Routes))
 	if demo {
 		tok, _ := router.IssueToken([]byte(cfg.Auth.JWT.Secret), "demo", 24*time.Hour, nil)
@@ -75,7 +83,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if t := cfg.Server.TLS; t != nil {
+			errc <- srv.ServeTLS(ln, t.CertFile, t.KeyFile)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)

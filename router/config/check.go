@@ -41,9 +41,25 @@ func (c *Config) Defaults() {
 		orDefault(&p.Memory, 16<<20)
 		orDefault(&p.OnError, "reject")
 	}
+	l := &c.Limits
+	orDefault(&l.RoomsPerConnection, 100)
+	orDefault(&l.CloseAfter, 10)
+	for _, r := range []*Rate{l.MessageRate, l.UserMessageRate, l.ConnectRate} {
+		if r != nil {
+			orDefault(&r.Burst, r.Count)
+		}
+	}
+	orDefault(&s.MaxHeaderBytes, 16<<10)
+	orDefault(&a.FirstMessageTimeout, 5*time.Second)
+	orDefault(&a.OnExpiry, "close")
+	if a.JWT != nil {
+		orDefault(&a.JWT.JWKSRefresh, 10*time.Minute)
+	}
 	for _, r := range c.Routes {
-		if r.Rate != nil {
-			orDefault(&r.Rate.Burst, r.Rate.Count)
+		for _, rate := range []*Rate{r.Rate, r.UserRate} {
+			if rate != nil {
+				orDefault(&rate.Burst, rate.Count)
+			}
 		}
 		if r.Deliver != nil {
 			orDefault(&r.Deliver.As, r.Type)
@@ -113,6 +129,7 @@ var (
 	rejectWiths   = []string{"close", "http"}
 	jwtAlgorithms = []string{"HS256", "HS384", "HS512", "RS256", "ES256", "EdDSA"}
 	onErrors      = []string{"reject", "allow"}
+	onExpiries    = []string{"close", "refresh"}
 	actions       = []string{"join", "leave"}
 	fieldTypes    = []string{TypeString, TypeNumber, TypeBool, TypeObject, TypeArray}
 	targets       = []string{ToRoom, ToUser, ToSender, ToBroadcast, ToNone}
@@ -125,6 +142,7 @@ var (
 func (c *Config) check(report reporter) {
 	c.checkServer(report)
 	c.checkAuth(report)
+	c.checkLimits(report)
 
 	plugins := map[string]bool{}
 	for _, p := range c.Plugins {
@@ -152,11 +170,10 @@ func (c *Config) check(report reporter) {
 	c.checkPluginRefs(report, &c.Auth, "auth", c.Auth.Plugins)
 
 	reserved := reservedTypes
-	for _, ts := range c.Auth.TokenFrom {
-		if c.Auth.Enabled && ts.Kind == TokenFirstMessage {
-			// The first message carries {"type":"auth","token":...}.
-			reserved = append(slices.Clip(reserved), "auth")
-		}
+	if c.Auth.Enabled {
+		// {"type":"auth","token":...} carries a first-message token or a
+		// refresh.
+		reserved = append(slices.Clip(reserved), "auth")
 	}
 	types := map[string]bool{}
 	for _, r := range c.Routes {
@@ -206,8 +223,17 @@ func (c *Config) checkServer(report reporter) {
 	if s.Path != "" && !strings.HasPrefix(s.Path, "/") {
 		report(s, "path", "server", "Invalid path", fmt.Sprintf("The WebSocket path must start with \"/\", as in \"/ws\"; got %q.", s.Path))
 	}
-	if s.MaxPayload < 0 || s.SendQueue < 0 || s.HandshakeTimeout < 0 || s.Heartbeat.Interval < 0 || s.Heartbeat.Timeout < 0 {
+	if s.MaxPayload < 0 || s.SendQueue < 0 || s.HandshakeTimeout < 0 || s.Heartbeat.Interval < 0 || s.Heartbeat.Timeout < 0 || s.MaxHeaderBytes < 0 {
 		report(s, "", "server", "Negative limit", "Sizes, counts and durations must not be negative.")
+	}
+	if t := s.TLS; t != nil {
+		// Reported on the attribute, so that hcl's "Missing required
+		// argument" is not repeated; this catches cert_file = "".
+		for _, f := range []struct{ attr, path string }{{"cert_file", t.CertFile}, {"key_file", t.KeyFile}} {
+			if f.path == "" {
+				report(t, f.attr, "server tls", "Incomplete TLS", "A tls block needs cert_file and key_file, both PEM files.")
+			}
+		}
 	}
 }
 
@@ -219,6 +245,19 @@ func (c *Config) checkAuth(report reporter) {
 	for i, ts := range a.TokenFrom {
 		if msg := tokenSourceProblem(ts); msg != "" {
 			report(a, fmt.Sprintf("token_from[%d]", i), "auth", "Invalid token source", msg+` Token sources are "query:NAME", "cookie:NAME", "header:authorization", "subprotocol" and "first_message".`)
+		}
+	}
+	if a.FirstMessageTimeout < 0 {
+		report(a, "first_message_timeout", "auth", "Negative duration", "first_message_timeout must be more than zero, such as \"5s\".")
+	}
+	if a.OnExpiry != "" && !slices.Contains(onExpiries, a.OnExpiry) {
+		report(a, "on_expiry", "auth", "Invalid on_expiry", oneOf(a.OnExpiry, onExpiries)+` "close" closes with 4001 when the token expires; "refresh" also accepts {"type":"auth","token":...} to extend it.`)
+	}
+	for _, ts := range a.TokenFrom {
+		if ts.Kind == TokenCookie && len(c.Server.AllowedOrigins) == 0 {
+			// Browsers send cookies on cross-site WebSocket upgrades: without
+			// an origin list any site could act as the user (CSWSH).
+			report(a, "token_from", "auth", "Cookie auth without allowed_origins", `With cookie:`+ts.Name+` any web page the user visits could open a connection as the user (cross-site WebSocket hijacking). List the sites allowed to connect in server { allowed_origins = ["https://app.example.com"] }.`)
 		}
 	}
 	if !slices.Contains(rejectWiths, a.RejectWith) && a.RejectWith != "" {
@@ -239,17 +278,45 @@ func (c *Config) checkAuth(report reporter) {
 			asymmetric = alg
 		}
 	}
+	if j.JWKSURL != "" && !strings.HasPrefix(j.JWKSURL, "https://") && !strings.HasPrefix(j.JWKSURL, "http://") {
+		report(j, "jwks_url", "auth jwt", "Invalid JWKS URL", fmt.Sprintf("%q is not an http(s) URL; write e.g. \"https://auth.example.com/.well-known/jwks.json\".", j.JWKSURL))
+	}
 	switch {
-	case asymmetric != "" && j.PublicKey == "":
-		report(j, "algorithms", "auth jwt", "Missing public key", fmt.Sprintf("%s tokens are verified with a public key: add public_key = file(\"jwt.pub\") with the PEM-encoded key.", asymmetric))
+	case asymmetric != "" && j.PublicKey == "" && j.JWKSFile == "" && j.JWKSURL == "":
+		report(j, "algorithms", "auth jwt", "Missing public key", fmt.Sprintf("%s tokens are verified with a public key: add public_key = file(\"jwt.pub\") with the PEM-encoded key, jwks_file or jwks_url.", asymmetric))
 	case j.PublicKey != "":
 		if b, _ := pem.Decode([]byte(j.PublicKey)); b == nil {
 			report(j, "public_key", "auth jwt", "Invalid public key", `public_key must be a PEM-encoded key ("-----BEGIN PUBLIC KEY-----" ...); file("jwt.pub") reads one from a file.`)
 		}
 	}
+	if j.JWKSRefresh < 0 {
+		report(j, "jwks_refresh", "auth jwt", "Negative duration", "jwks_refresh must be more than zero, such as \"10m\".")
+	}
 	if j.Leeway < 0 {
 		report(j, "leeway", "auth jwt", "Negative leeway", "leeway is the clock skew allowed for exp and nbf, such as \"30s\".")
 	}
+}
+
+func (c *Config) checkLimits(report reporter) {
+	l := &c.Limits
+	if l.ConnectionsPerUser < 0 || l.RoomsPerConnection < 0 || l.CloseAfter < -1 {
+		report(l, "", "limits", "Negative limit", "Counts must not be negative (close_after = -1 never closes).")
+	}
+	for _, r := range []struct {
+		attr string
+		rate *Rate
+	}{{"message_rate", l.MessageRate}, {"user_message_rate", l.UserMessageRate}, {"connect_rate", l.ConnectRate}} {
+		if badRate(r.rate) {
+			report(l, r.attr, "limits", "Invalid rate", rateHelp)
+		}
+	}
+}
+
+const rateHelp = "A rate needs a count of at least 1 per positive period, as in \"20/s\", and a burst that is not negative."
+
+// badRate says whether a rate built in Go is unusable (parsed ones are fine).
+func badRate(rt *Rate) bool {
+	return rt != nil && (rt.Count < 1 || rt.Per <= 0 || rt.Burst < 0)
 }
 
 // tokenSourceProblem says what is wrong with a token source, or "".
@@ -313,8 +380,11 @@ func (c *Config) checkRoute(report reporter, r *Route, where string) {
 		report(r, "action", where, "Invalid action", oneOf(r.Action, actions)+" Remove action for a route that delivers.")
 	}
 
-	if rt := r.Rate; rt != nil && (rt.Count < 1 || rt.Per <= 0 || rt.Burst < 0) {
-		report(r, "rate", where, "Invalid rate", "A rate needs a count of at least 1 per positive period, as in \"20/s\", and a burst that is not negative.")
+	if badRate(r.Rate) {
+		report(r, "rate", where, "Invalid rate", rateHelp)
+	}
+	if badRate(r.UserRate) {
+		report(r, "user_rate", where, "Invalid rate", rateHelp)
 	}
 
 	if dl := r.Deliver; dl != nil && r.Action == "" {

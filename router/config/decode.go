@@ -34,23 +34,27 @@ var (
 	rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 		{Type: "server"},
 		{Type: "auth"},
+		{Type: "limits"},
 		{Type: "plugin", LabelNames: []string{"name"}},
 		{Type: "route", LabelNames: []string{"type"}},
 		{Type: "test", LabelNames: []string{"name"}},
 	}}
 	serverSchema = &hcl.BodySchema{
-		Attributes: attrs("listen", "path", "max_payload", "allowed_origins", "handshake_timeout", "send_queue"),
-		Blocks:     []hcl.BlockHeaderSchema{{Type: "heartbeat"}},
+		Attributes: attrs("listen", "path", "max_payload", "allowed_origins", "handshake_timeout", "send_queue", "max_header_bytes"),
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "heartbeat"}, {Type: "tls"}},
 	}
+	tlsSchema    = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "cert_file", Required: true}, {Name: "key_file", Required: true}}}
+	limitsSchema = &hcl.BodySchema{Attributes: attrs("message_rate", "message_burst", "user_message_rate", "user_message_burst",
+		"connect_rate", "connect_burst", "connections_per_user", "rooms_per_connection", "close_after")}
 	heartbeatSchema = &hcl.BodySchema{Attributes: attrs("interval", "timeout")}
 	authSchema      = &hcl.BodySchema{
-		Attributes: attrs("token_from", "reject_with", "plugins"),
+		Attributes: attrs("token_from", "reject_with", "plugins", "first_message_timeout", "on_expiry"),
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "jwt"}},
 	}
-	jwtSchema    = &hcl.BodySchema{Attributes: attrs("algorithms", "secret", "public_key", "issuer", "audience", "leeway")}
+	jwtSchema    = &hcl.BodySchema{Attributes: attrs("algorithms", "secret", "public_key", "jwks_file", "jwks_url", "jwks_refresh", "issuer", "audience", "leeway")}
 	pluginSchema = &hcl.BodySchema{Attributes: attrs("source", "native", "config", "timeout", "memory", "pool", "on_error")}
 	routeSchema  = &hcl.BodySchema{
-		Attributes: attrs("action", "room", "rate", "burst", "plugins"),
+		Attributes: attrs("action", "room", "rate", "burst", "user_rate", "user_burst", "plugins"),
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "schema"}, {Type: "deliver"}},
 	}
 	schemaSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "field", LabelNames: []string{"name"}}}}
@@ -119,6 +123,9 @@ func (d *decoder) config(body hcl.Body) *Config {
 	if b := d.single(byType["auth"], "A config"); b != nil {
 		d.auth(&c.Auth, b)
 	}
+	if b := d.single(byType["limits"], "A config"); b != nil {
+		d.limits(&c.Limits, b)
+	}
 	for _, b := range byType["plugin"] {
 		c.Plugins = append(c.Plugins, d.plugin(b))
 	}
@@ -140,7 +147,17 @@ func (d *decoder) server(s *Server, b *hcl.Block) {
 	d.strs(c, s, "allowed_origins", &s.AllowedOrigins)
 	d.duration(c, s, "handshake_timeout", &s.HandshakeTimeout, true)
 	d.integer(c, s, "send_queue", &s.SendQueue, 1)
-	if hb := d.single(c.Blocks, "The server block"); hb != nil {
+	d.size(c, s, "max_header_bytes", &s.MaxHeaderBytes)
+	byType := c.Blocks.ByType()
+	if tb := d.single(byType["tls"], "The server block"); tb != nil {
+		t := &TLS{}
+		s.TLS = t
+		d.block(t, tb)
+		tc := d.content(t, tb.Body, tlsSchema)
+		d.path(tc, t, "cert_file", &t.CertFile)
+		d.path(tc, t, "key_file", &t.KeyFile)
+	}
+	if hb := d.single(byType["heartbeat"], "The server block"); hb != nil {
 		h := &s.Heartbeat
 		d.block(h, hb)
 		hc := d.content(h, hb.Body, heartbeatSchema)
@@ -170,6 +187,8 @@ func (d *decoder) auth(a *Auth, b *hcl.Block) {
 		}
 	}
 	d.str(c, a, "reject_with", &a.RejectWith)
+	d.duration(c, a, "first_message_timeout", &a.FirstMessageTimeout, true)
+	d.str(c, a, "on_expiry", &a.OnExpiry)
 	if attr := c.Attributes["plugins"]; attr != nil {
 		d.ranges[rangeKey{a, "plugins"}] = attr.Expr.Range()
 		a.Plugins = d.pluginRefs(attr, a)
@@ -182,9 +201,60 @@ func (d *decoder) auth(a *Auth, b *hcl.Block) {
 		d.strs(jc, j, "algorithms", &j.Algorithms)
 		d.str(jc, j, "secret", &j.Secret)
 		d.str(jc, j, "public_key", &j.PublicKey)
+		d.path(jc, j, "jwks_file", &j.JWKSFile)
+		d.str(jc, j, "jwks_url", &j.JWKSURL)
+		d.duration(jc, j, "jwks_refresh", &j.JWKSRefresh, true)
 		d.str(jc, j, "issuer", &j.Issuer)
 		d.str(jc, j, "audience", &j.Audience)
 		d.duration(jc, j, "leeway", &j.Leeway, false)
+	}
+}
+
+// path decodes a file path, resolved against the config file's directory.
+func (d *decoder) path(c *hcl.BodyContent, obj any, name string, dst *string) {
+	if d.str(c, obj, name, dst) && *dst != "" && !filepath.IsAbs(*dst) {
+		*dst = filepath.Join(d.dir, *dst)
+	}
+}
+
+// rate decodes a rate such as "20/s" and the burst attribute beside it.
+func (d *decoder) rate(c *hcl.BodyContent, obj any, name, burstName string) *Rate {
+	var r *Rate
+	var s string
+	if d.str(c, obj, name, &s) {
+		rate, err := parseRate(s)
+		if err != nil {
+			d.errorf(obj, name, "Invalid rate", err.Error())
+		}
+		r = rate
+	}
+	var burst int
+	if d.integer(c, obj, burstName, &burst, 1) {
+		switch {
+		case r != nil:
+			r.Burst = burst
+		case c.Attributes[name] == nil:
+			d.errorf(obj, burstName, "Burst without rate", fmt.Sprintf(`%s sets how many messages may come at once above the rate; add a rate such as %s = "20/s", or remove %s.`, burstName, name, burstName))
+		}
+	}
+	return r
+}
+
+func (d *decoder) limits(l *Limits, b *hcl.Block) {
+	d.block(l, b)
+	c := d.content(l, b.Body, limitsSchema)
+	l.MessageRate = d.rate(c, l, "message_rate", "message_burst")
+	l.UserMessageRate = d.rate(c, l, "user_message_rate", "user_message_burst")
+	l.ConnectRate = d.rate(c, l, "connect_rate", "connect_burst")
+	d.integer(c, l, "connections_per_user", &l.ConnectionsPerUser, 1)
+	d.integer(c, l, "rooms_per_connection", &l.RoomsPerConnection, 1)
+	// -1 never closes; 0 would silently mean the default (10).
+	if v, ok := d.value(c, l, "close_after", cty.Number); ok {
+		if n, whole := wholeNumber(v); whole && (n >= 1 || n == -1) {
+			l.CloseAfter = n
+		} else {
+			d.errorf(l, "close_after", "Invalid value", "close_after must be a whole number of at least 1, or -1 to never close.")
+		}
 	}
 }
 
@@ -192,9 +262,7 @@ func (d *decoder) plugin(b *hcl.Block) *Plugin {
 	p := &Plugin{Name: b.Labels[0], Range: b.DefRange}
 	d.block(p, b)
 	c := d.content(p, b.Body, pluginSchema)
-	if d.str(c, p, "source", &p.Source) && p.Source != "" && !filepath.IsAbs(p.Source) {
-		p.Source = filepath.Join(d.dir, p.Source)
-	}
+	d.path(c, p, "source", &p.Source)
 	d.boolean(c, p, "native", &p.Native)
 	d.object(c, p, "config", &p.Config)
 	d.duration(c, p, "timeout", &p.Timeout, true)
@@ -210,25 +278,8 @@ func (d *decoder) route(b *hcl.Block) *Route {
 	c := d.content(r, b.Body, routeSchema)
 	d.str(c, r, "action", &r.Action)
 	r.Room = d.expr(c, r, "room")
-	if attr := c.Attributes["rate"]; attr != nil {
-		var s string
-		if d.str(c, r, "rate", &s) {
-			rate, err := parseRate(s)
-			if err != nil {
-				d.errorf(r, "rate", "Invalid rate", err.Error())
-			}
-			r.Rate = rate
-		}
-	}
-	var burst int
-	if d.integer(c, r, "burst", &burst, 1) {
-		switch {
-		case r.Rate != nil:
-			r.Rate.Burst = burst
-		case c.Attributes["rate"] == nil:
-			d.errorf(r, "burst", "Burst without rate", `burst sets how many messages may come at once above the rate; add a rate such as rate = "20/s", or remove burst.`)
-		}
-	}
+	r.Rate = d.rate(c, r, "rate", "burst")
+	r.UserRate = d.rate(c, r, "user_rate", "user_burst")
 	if attr := c.Attributes["plugins"]; attr != nil {
 		d.ranges[rangeKey{r, "plugins"}] = attr.Expr.Range()
 		r.Plugins = d.pluginRefs(attr, r)

@@ -13,6 +13,7 @@ import (
 type Config struct {
 	Server  Server
 	Auth    Auth
+	Limits  Limits
 	Plugins []*Plugin // in declaration order
 	Routes  []*Route  // in declaration order; at most one per Type
 	Tests   []*Test   // policy tests run by `switchboard test`
@@ -49,7 +50,28 @@ type Server struct {
 	AllowedOrigins   []string      // empty: same-host origins only (requests without Origin are allowed)
 	HandshakeTimeout time.Duration // default 5s
 	SendQueue        int           // frames queued per connection before it counts as slow; default 256
+	MaxHeaderBytes   int           // largest upgrade request header; default 16KiB (serve only)
 	Heartbeat        Heartbeat
+	TLS              *TLS // nil: plain ws
+}
+
+// TLS is `server { tls { ... } }`: serve wss with this certificate.
+type TLS struct {
+	CertFile string // PEM certificate (chain); relative to the config file
+	KeyFile  string // PEM private key; relative to the config file
+}
+
+// Limits is the `limits` block: what one client may cost the server.
+// Zero means unlimited, except where a default is given.
+type Limits struct {
+	MessageRate        *Rate // per connection, all routes together
+	UserMessageRate    *Rate // per user, all of the user's connections together
+	ConnectRate        *Rate // connection attempts per client IP (answered 429 beyond)
+	ConnectionsPerUser int   // open connections per user (closed 4008 beyond)
+	RoomsPerConnection int   // rooms one connection may be in (join refused beyond); default 100
+	// CloseAfter: rate-limit errors in a row before the connection is
+	// closed with 4008; default 10. -1 never closes.
+	CloseAfter int
 }
 
 // Heartbeat is `server { heartbeat { ... } }`.
@@ -81,16 +103,26 @@ type Auth struct {
 	RejectWith string        // "close" (default: accept, then close 4001) or "http" (401)
 	JWT        *JWT          // nil when no jwt block
 	Plugins    []string      // connect-phase plugins, by name
+	// FirstMessageTimeout: with token_from = ["first_message"], how long a
+	// new connection has to send {"type":"auth","token":...}; default 5s.
+	FirstMessageTimeout time.Duration
+	// OnExpiry: what happens when the token expires during a connection:
+	// "close" (default) closes with 4001 at exp; "refresh" also closes at
+	// exp, but accepts {"type":"auth","token":...} before then to extend it.
+	OnExpiry string
 }
 
 // JWT is `auth { jwt { ... } }`.
 type JWT struct {
-	Algorithms []string      // default ["HS256"]
-	Secret     string        // HMAC secret for HS*; may be "" (serve then makes one up for the run)
-	PublicKey  string        // PEM public key for RS256, ES256 and EdDSA; required when one is listed
-	Issuer     string        // checked when set
-	Audience   string        // checked when set
-	Leeway     time.Duration // allowed clock skew for exp/nbf
+	Algorithms  []string      // default ["HS256"]
+	Secret      string        // HMAC secret for HS*; may be "" (serve then makes one up for the run)
+	PublicKey   string        // PEM public key for RS256, ES256 and EdDSA
+	JWKSFile    string        // a JWKS file (keys chosen by kid); relative to the config file
+	JWKSURL     string        // a JWKS URL, fetched at start and refreshed
+	JWKSRefresh time.Duration // how often JWKSURL is fetched again; default 10m
+	Issuer      string        // checked when set
+	Audience    string        // checked when set
+	Leeway      time.Duration // allowed clock skew for exp/nbf
 }
 
 // Plugin is a `plugin "name"` block.
@@ -108,14 +140,15 @@ type Plugin struct {
 
 // Route is a `route "type"` block.
 type Route struct {
-	Type    string
-	Schema  []*Field // nil when the route declares no schema: every field passes through
-	Action  string   // "", "join" or "leave"
-	Room    *Expr    // room for join/leave
-	Rate    *Rate    // nil = unlimited
-	Plugins []string // message-phase plugins, by name, in order
-	Deliver *Deliver // nil for action routes
-	Range   hcl.Range
+	Type     string
+	Schema   []*Field // nil when the route declares no schema: every field passes through
+	Action   string   // "", "join" or "leave"
+	Room     *Expr    // room for join/leave
+	Rate     *Rate    // per connection; nil = unlimited
+	UserRate *Rate    // per user, all connections together; nil = unlimited
+	Plugins  []string // message-phase plugins, by name, in order
+	Deliver  *Deliver // nil for action routes
+	Range    hcl.Range
 }
 
 // Field types in a schema.

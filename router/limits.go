@@ -1,0 +1,136 @@
+package router
+
+import (
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/switchboard-rt/switchboard/router/config"
+)
+
+// Error codes for limits.
+const (
+	CodeTooManyRooms = "too_many_rooms" // limits.rooms_per_connection reached
+	CodeAuthFailed   = "auth_failed"    // an in-band token refresh was refused
+)
+
+// ClosePolicyViolated reasons.
+const reasonTooManyConns = "too many connections for this user"
+
+// bucket is a token bucket. It has no lock: its owner guards it.
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func (b *bucket) take(rc *config.Rate, now time.Time) bool {
+	if b.last.IsZero() {
+		b.tokens = float64(rc.Burst)
+	} else {
+		b.tokens += now.Sub(b.last).Seconds() * float64(rc.Count) / rc.Per.Seconds()
+		if max := float64(rc.Burst); b.tokens > max {
+			b.tokens = max
+		}
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// buckets holds the buckets of one connection or one user, by route type
+// ("" for all routes together).
+type buckets map[string]*bucket
+
+func (bs *buckets) take(key string, rc *config.Rate, now time.Time) bool {
+	if *bs == nil {
+		*bs = make(buckets)
+	}
+	b := (*bs)[key]
+	if b == nil {
+		b = new(bucket)
+		(*bs)[key] = b
+	}
+	return b.take(rc, now)
+}
+
+// user is what the router keeps per user with a connection on this node.
+type user struct {
+	conns int // guarded by the hub's lock
+
+	mu     sync.Mutex
+	limits buckets
+}
+
+// allow applies the message rates that concern c's message on rt:
+// overall and per route, per connection and per user.
+func (r *Router) allow(c *conn, rc *config.Route) bool {
+	l := &r.cfg.Limits
+	if l.MessageRate == nil && rc.Rate == nil && l.UserMessageRate == nil && rc.UserRate == nil {
+		return true
+	}
+	now := time.Now()
+	if l.MessageRate != nil && !c.limits.take("", l.MessageRate, now) {
+		return false
+	}
+	if rc.Rate != nil && !c.limits.take(rc.Type, rc.Rate, now) {
+		return false
+	}
+	if l.UserMessageRate == nil && rc.UserRate == nil {
+		return true
+	}
+	u := c.user
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if l.UserMessageRate != nil && !u.limits.take("", l.UserMessageRate, now) {
+		return false
+	}
+	return rc.UserRate == nil || u.limits.take(rc.Type, rc.UserRate, now)
+}
+
+// ipLimiter limits connection attempts per client address.
+type ipLimiter struct {
+	rate *config.Rate
+	mu   sync.Mutex
+	ips  map[string]*bucket
+}
+
+func (l *ipLimiter) allow(req *http.Request) bool {
+	if l.rate == nil {
+		return true
+	}
+	ip, _, err := net.SplitHostPort(req.RemoteAddr)
+	if err != nil {
+		ip = req.RemoteAddr
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ips == nil {
+		l.ips = make(map[string]*bucket)
+	}
+	b := l.ips[ip]
+	if b == nil {
+		b = new(bucket)
+		l.ips[ip] = b
+	}
+	return b.take(l.rate, time.Now())
+}
+
+// sweep forgets addresses whose bucket has refilled: they are
+// indistinguishable from new ones, and the map must not grow without bound.
+func (l *ipLimiter) sweep(now time.Time) {
+	if l.rate == nil {
+		return
+	}
+	full := time.Duration(float64(l.rate.Burst) / float64(l.rate.Count) * float64(l.rate.Per))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for ip, b := range l.ips {
+		if now.Sub(b.last) > full {
+			delete(l.ips, ip)
+		}
+	}
+}
