@@ -179,7 +179,12 @@ func TestValidFull(t *testing.T) {
 		AllowedOrigins:   []string{"https://app.example.com"},
 		HandshakeTimeout: 2 * time.Second,
 		SendQueue:        64,
+		MaxHeaderBytes:   8 << 10,
 		Heartbeat:        Heartbeat{Interval: 15 * time.Second, Timeout: 5 * time.Second},
+		TLS: &TLS{
+			CertFile: filepath.Join("testdata", "valid", "certs", "server.pem"), // relative to full.hcl
+			KeyFile:  "/etc/switchboard/server.key",
+		},
 	})
 	key, _ := os.ReadFile("testdata/valid/jwt.pub")
 	check("auth", c.Auth, Auth{
@@ -188,16 +193,29 @@ func TestValidFull(t *testing.T) {
 			{TokenQuery, "access_token"}, {TokenCookie, "session"}, {TokenHeader, "Authorization"},
 			{TokenSubprotocol, ""}, {TokenFirstMessage, ""},
 		},
-		RejectWith: "http",
-		Plugins:    []string{"tenant"},
+		RejectWith:          "http",
+		Plugins:             []string{"tenant"},
+		FirstMessageTimeout: 3 * time.Second,
+		OnExpiry:            "refresh",
 		JWT: &JWT{
-			Algorithms: []string{"HS512", "EdDSA"},
-			Secret:     "s3cret",
-			PublicKey:  strings.TrimSpace(string(key)),
-			Issuer:     "https://auth.example.com",
-			Audience:   "chat",
-			Leeway:     30 * time.Second,
+			Algorithms:  []string{"HS512", "EdDSA"},
+			Secret:      "s3cret",
+			PublicKey:   strings.TrimSpace(string(key)),
+			JWKSFile:    filepath.Join("testdata", "valid", "keys", "jwks.json"), // relative to full.hcl
+			JWKSURL:     "https://auth.example.com/.well-known/jwks.json",
+			JWKSRefresh: time.Hour,
+			Issuer:      "https://auth.example.com",
+			Audience:    "chat",
+			Leeway:      30 * time.Second,
 		},
+	})
+	check("limits", c.Limits, Limits{
+		MessageRate:        &Rate{Count: 50, Per: time.Second, Burst: 100},
+		UserMessageRate:    &Rate{Count: 6000, Per: time.Minute, Burst: 200},
+		ConnectRate:        &Rate{Count: 10, Per: time.Minute, Burst: 3},
+		ConnectionsPerUser: 5,
+		RoomsPerConnection: 20,
+		CloseAfter:         -1,
 	})
 	check("plugins", c.Plugins, []*Plugin{
 		{Name: "tenant", Source: "/opt/plugins/tenant.wasm", Timeout: 10 * time.Millisecond, Memory: 16 << 20, OnError: "reject"},
@@ -230,14 +248,16 @@ func TestValidFull(t *testing.T) {
 				{Name: "urgent", Type: TypeBool},
 				{Name: "meta", Type: TypeObject},
 			},
-			Rate:    &Rate{Count: 100, Per: time.Minute, Burst: 10},
-			Plugins: []string{"no_links", "tenant"},
-			Deliver: &Deliver{To: ToRoom, Room: msgExpr("roomId"), ExcludeSender: true, As: "message_received"},
+			Rate:     &Rate{Count: 100, Per: time.Minute, Burst: 10},
+			UserRate: &Rate{Count: 300, Per: time.Minute, Burst: 30},
+			Plugins:  []string{"no_links", "tenant"},
+			Deliver:  &Deliver{To: ToRoom, Room: msgExpr("roomId"), ExcludeSender: true, As: "message_received"},
 		},
 		{
-			Type:    "direct",
-			Rate:    &Rate{Count: 1000, Per: time.Hour, Burst: 1000},
-			Deliver: &Deliver{To: ToUser, User: msgExpr("to"), As: "direct", RequireMember: true},
+			Type:     "direct",
+			Rate:     &Rate{Count: 1000, Per: time.Hour, Burst: 1000},
+			UserRate: &Rate{Count: 2000, Per: time.Hour, Burst: 2000}, // burst defaults to the count
+			Deliver:  &Deliver{To: ToUser, User: msgExpr("to"), As: "direct", RequireMember: true},
 		},
 		{Type: "whoami", Deliver: &Deliver{To: ToSender, As: "whoami", RequireMember: true}},
 		{Type: "announce", Deliver: &Deliver{To: ToBroadcast, As: "announce", RequireMember: true}},
@@ -274,9 +294,10 @@ func TestValidEmpty(t *testing.T) {
 	want := &Config{
 		Server: Server{
 			Listen: "127.0.0.1:8080", Path: "/ws", MaxPayload: 64 << 10, HandshakeTimeout: 5 * time.Second,
-			SendQueue: 256, Heartbeat: Heartbeat{Interval: 30 * time.Second, Timeout: 10 * time.Second},
+			SendQueue: 256, MaxHeaderBytes: 16 << 10, Heartbeat: Heartbeat{Interval: 30 * time.Second, Timeout: 10 * time.Second},
 		},
-		Auth:     Auth{RejectWith: "close"},
+		Auth:     Auth{RejectWith: "close", FirstMessageTimeout: 5 * time.Second, OnExpiry: "close"},
+		Limits:   Limits{RoomsPerConnection: 100, CloseAfter: 10},
 		Filename: "testdata/valid/empty.hcl",
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -289,9 +310,133 @@ func TestAuthDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Auth{Enabled: true, TokenFrom: []TokenSource{{TokenQuery, "token"}}, RejectWith: "close", JWT: &JWT{Algorithms: []string{"HS256"}}}
+	want := Auth{
+		Enabled: true, TokenFrom: []TokenSource{{TokenQuery, "token"}}, RejectWith: "close",
+		FirstMessageTimeout: 5 * time.Second, OnExpiry: "close",
+		JWT: &JWT{Algorithms: []string{"HS256"}, JWKSRefresh: 10 * time.Minute},
+	}
 	if !reflect.DeepEqual(c.Auth, want) {
 		t.Errorf("got %+v, want %+v", c.Auth, want)
+	}
+}
+
+func TestLimitsDefaults(t *testing.T) {
+	src := []byte(`limits {
+  message_rate      = "20/s"
+  user_message_rate = "100/m"
+  connect_rate      = "5/s"
+}
+`)
+	c, err := Parse(src, "l.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Limits{
+		MessageRate:        &Rate{Count: 20, Per: time.Second, Burst: 20},
+		UserMessageRate:    &Rate{Count: 100, Per: time.Minute, Burst: 100},
+		ConnectRate:        &Rate{Count: 5, Per: time.Second, Burst: 5},
+		RoomsPerConnection: 100,
+		CloseAfter:         10,
+	}
+	if !reflect.DeepEqual(c.Limits, want) {
+		t.Errorf("got %+v, want %+v", c.Limits, want)
+	}
+}
+
+// TestCloseAfter: -1 never closes and counts are kept; 0, which would
+// silently read as the default 10, and anything below -1 are refused.
+func TestCloseAfter(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want int // 0: an error
+	}{
+		{"-1", -1}, {"1", 1}, {"25", 25}, {"0", 0}, {"-2", 0}, {"1.5", 0}, {`"3"`, 3},
+	} {
+		t.Run(tc.src, func(t *testing.T) {
+			c, err := Parse([]byte("limits {\n  close_after = "+tc.src+"\n}\n"), "l.hcl")
+			switch {
+			case tc.want == 0 && err == nil:
+				t.Errorf("close_after = %s accepted as %d, want an error", tc.src, c.Limits.CloseAfter)
+			case tc.want != 0 && err != nil:
+				t.Errorf("close_after = %s: %v", tc.src, err)
+			case tc.want != 0 && c.Limits.CloseAfter != tc.want:
+				t.Errorf("close_after = %s read as %d", tc.src, c.Limits.CloseAfter)
+			}
+		})
+	}
+}
+
+// TestAuthReserved: "auth" carries first-message tokens and refreshes, so
+// it is reserved whenever there is an auth block, whatever token_from says,
+// and free to use without one.
+func TestAuthReserved(t *testing.T) {
+	route := "route \"auth\" {\n  deliver {\n    to = \"sender\"\n  }\n}\n"
+	if _, err := Parse([]byte(route), "r.hcl"); err != nil {
+		t.Errorf("route \"auth\" without an auth block: %v", err)
+	}
+	for _, from := range []string{`["query:token"]`, `["first_message"]`} {
+		src := "auth {\n  token_from = " + from + "\n  jwt {}\n}\n" + route
+		_, err := Parse([]byte(src), "r.hcl")
+		if err == nil || !strings.Contains(err.Error(), "Reserved route type") {
+			t.Errorf("token_from = %s: got %v, want Reserved route type", from, err)
+		}
+	}
+}
+
+// TestKeySources: an asymmetric algorithm is satisfied by any one of
+// public_key, jwks_file and jwks_url.
+func TestKeySources(t *testing.T) {
+	for _, key := range []string{`public_key = file("jwt.pub")`, `jwks_file = "jwks.json"`, `jwks_url = "http://127.0.0.1:9999/jwks"`, ""} {
+		t.Run(key, func(t *testing.T) {
+			src := "auth {\n  jwt {\n    algorithms = [\"RS256\", \"ES256\"]\n    " + key + "\n  }\n}\n"
+			_, err := Parse([]byte(src), "testdata/valid/router.hcl")
+			if key == "" {
+				if err == nil || !strings.Contains(err.Error(), "Missing public key") {
+					t.Errorf("no key source: got %v, want Missing public key", err)
+				}
+			} else if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestCookieOrigins: cookie tokens need allowed_origins (CSWSH); other
+// sources do not.
+func TestCookieOrigins(t *testing.T) {
+	for _, tc := range []struct {
+		from, origins string
+		ok            bool
+	}{
+		{`["cookie:session"]`, "", false},
+		{`["query:token", "cookie:session"]`, "", false},
+		{`["cookie:session"]`, `allowed_origins = ["https://app.example.com"]`, true},
+		{`["query:token", "header:authorization", "subprotocol", "first_message"]`, "", true},
+	} {
+		t.Run(tc.from+tc.origins, func(t *testing.T) {
+			src := "server {\n  " + tc.origins + "\n}\nauth {\n  token_from = " + tc.from + "\n  jwt {}\n}\n"
+			_, err := Parse([]byte(src), "c.hcl")
+			if tc.ok && err != nil {
+				t.Error(err)
+			}
+			if !tc.ok && (err == nil || !strings.Contains(err.Error(), "Cookie auth without allowed_origins")) {
+				t.Errorf("got %v, want Cookie auth without allowed_origins", err)
+			}
+		})
+	}
+}
+
+func TestRelativeTLSAndJWKS(t *testing.T) {
+	src := []byte("server {\n  tls {\n    cert_file = \"c.pem\"\n    key_file = \"k/k.pem\"\n  }\n}\nauth {\n  jwt {\n    algorithms = [\"ES256\"]\n    jwks_file = \"j.json\"\n  }\n}\n")
+	c, err := Parse(src, "/etc/switchboard/router.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := *c.Server.TLS; got != (TLS{CertFile: "/etc/switchboard/c.pem", KeyFile: "/etc/switchboard/k/k.pem"}) {
+		t.Errorf("TLS = %+v", got)
+	}
+	if got := c.Auth.JWT.JWKSFile; got != "/etc/switchboard/j.json" {
+		t.Errorf("JWKSFile = %q", got)
 	}
 }
 
@@ -534,8 +679,24 @@ func TestGoDefaults(t *testing.T) {
 		!reflect.DeepEqual(c.Auth.JWT.Algorithms, []string{"HS256"}) {
 		t.Errorf("auth defaults: %+v %+v", c.Auth, c.Auth.JWT)
 	}
-	if c.Server.SendQueue != 256 || c.Server.Heartbeat.Timeout != 10*time.Second {
+	if c.Server.SendQueue != 256 || c.Server.Heartbeat.Timeout != 10*time.Second || c.Server.MaxHeaderBytes != 16<<10 || c.Server.TLS != nil {
 		t.Errorf("server defaults: %+v", c.Server)
+	}
+	if c.Auth.FirstMessageTimeout != 5*time.Second || c.Auth.OnExpiry != "close" || c.Auth.JWT.JWKSRefresh != 10*time.Minute {
+		t.Errorf("auth defaults: %+v %+v", c.Auth, c.Auth.JWT)
+	}
+	if l := c.Limits; l != (Limits{RoomsPerConnection: 100, CloseAfter: 10}) {
+		t.Errorf("limits defaults: %+v", l)
+	}
+	c.Limits.MessageRate = &Rate{Count: 3, Per: time.Second}
+	c.Limits.UserMessageRate = &Rate{Count: 4, Per: time.Second}
+	c.Limits.ConnectRate = &Rate{Count: 5, Per: time.Second}
+	r.UserRate = &Rate{Count: 6, Per: time.Second}
+	c.Defaults()
+	for _, rt := range []*Rate{c.Limits.MessageRate, c.Limits.UserMessageRate, c.Limits.ConnectRate, r.UserRate} {
+		if rt.Burst != rt.Count {
+			t.Errorf("rate %+v: burst does not default to the count", rt)
+		}
 	}
 	c.Server.SendQueue = 7
 	c.Defaults()
@@ -557,6 +718,32 @@ func TestGoCheck(t *testing.T) {
 			c.Auth.TokenFrom = []TokenSource{{Kind: TokenFirstMessage}}
 			c.Routes[0].Type = "auth"
 		}, []string{"Reserved route type"}},
+		{"auth reserved with any auth block", func(c *Config) { c.Routes[0].Type = "auth" }, []string{`(reserved: "error", "ack", "connected", "auth")`}},
+		{"on_expiry", func(c *Config) { c.Auth.OnExpiry = "refrsh" }, []string{`auth on_expiry: Invalid on_expiry; "refrsh" is not one of "close", "refresh". Did you mean "refresh"?`}},
+		{"first_message_timeout", func(c *Config) { c.Auth.FirstMessageTimeout = -time.Second }, []string{"auth first_message_timeout: Negative duration"}},
+		{"cookie without allowed_origins", func(c *Config) {
+			c.Auth.TokenFrom = []TokenSource{{TokenQuery, "token"}, {TokenCookie, "session"}}
+		}, []string{"auth token_from: Cookie auth without allowed_origins; With cookie:session"}},
+		{"asymmetric without key", func(c *Config) { c.Auth.JWT.Algorithms = []string{"HS256", "ES256"} },
+			[]string{"auth jwt algorithms: Missing public key; ES256 tokens"}},
+		{"jwks_url", func(c *Config) {
+			c.Auth.JWT.Algorithms = []string{"RS256"}
+			c.Auth.JWT.JWKSURL = "file:///etc/jwks.json"
+		}, []string{`auth jwt jwks_url: Invalid JWKS URL; "file:///etc/jwks.json" is not an http(s) URL`}},
+		{"jwks_refresh", func(c *Config) { c.Auth.JWT.JWKSRefresh = -time.Minute }, []string{"auth jwt jwks_refresh: Negative duration"}},
+		{"tls", func(c *Config) { c.Server.TLS = &TLS{CertFile: "c.pem"} }, []string{"server tls key_file: Incomplete TLS"}},
+		{"tls empty", func(c *Config) { c.Server.TLS = &TLS{} },
+			[]string{"server tls cert_file: Incomplete TLS", "server tls key_file: Incomplete TLS"}},
+		{"max_header_bytes", func(c *Config) { c.Server.MaxHeaderBytes = -1 }, []string{"server: Negative limit"}},
+		{"negative limits", func(c *Config) { c.Limits.ConnectionsPerUser = -1 }, []string{"limits: Negative limit"}},
+		{"rooms_per_connection", func(c *Config) { c.Limits.RoomsPerConnection = -5 }, []string{"limits: Negative limit"}},
+		{"close_after", func(c *Config) { c.Limits.CloseAfter = -2 }, []string{"limits: Negative limit"}},
+		{"limits rates", func(c *Config) {
+			c.Limits.MessageRate = &Rate{Count: 0, Per: time.Second}
+			c.Limits.UserMessageRate = &Rate{Count: 5}
+			c.Limits.ConnectRate = &Rate{Count: 5, Per: time.Second, Burst: -1}
+		}, []string{"limits message_rate: Invalid rate", "limits user_message_rate: Invalid rate", "limits connect_rate: Invalid rate"}},
+		{"user_rate", func(c *Config) { c.Routes[1].UserRate = &Rate{Count: 1} }, []string{`route "send_message" user_rate: Invalid rate`}},
 		{"duplicate plugin", func(c *Config) { c.Plugins = append(c.Plugins, &Plugin{Name: "p", Source: "q"}) }, []string{"Duplicate plugin"}},
 		{"unknown plugin", func(c *Config) { c.Routes[1].Plugins = []string{"p", "q"} },
 			[]string{`route "send_message" plugins[1]: Unknown plugin; There is no plugin "q". Did you mean "p"?`}},

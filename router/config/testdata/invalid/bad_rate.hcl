@@ -33,3 +33,27 @@ route "e" {
     to = "sender"
   }
 }
+
+route "f" {
+  user_burst = 10
+  deliver {
+    to = "sender"
+  }
+}
+
+route "g" {
+  rate       = "20/s"
+  user_rate  = "20/d"
+  user_burst = 20
+  deliver {
+    to = "sender"
+  }
+}
+
+route "h" {
+  user_rate  = "20/s"
+  user_burst = 0
+  deliver {
+    to = "sender"
+  }
+}

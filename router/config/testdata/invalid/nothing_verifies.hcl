@@ -1,4 +1,4 @@
 auth {
-  token_from  = ["cookie:session"]
+  token_from  = ["header:authorization"]
   reject_with = "http"
 }

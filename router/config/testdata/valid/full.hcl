@@ -6,10 +6,16 @@ server {
   allowed_origins   = ["https://app.example.com"]
   handshake_timeout = "2s"
   send_queue        = 64
+  max_header_bytes  = "8KiB"
 
   heartbeat {
     interval = "15s"
     timeout  = "5s"
+  }
+
+  tls {
+    cert_file = "certs/server.pem"
+    key_file  = "/etc/switchboard/server.key"
   }
 }
 
@@ -18,14 +24,32 @@ auth {
   reject_with = "http"
   plugins     = [plugin.tenant]
 
+  first_message_timeout = "3s"
+  on_expiry             = "refresh"
+
   jwt {
-    algorithms = ["HS512", "EdDSA"]
-    secret     = env("SWITCHBOARD_TEST_SECRET")
-    public_key = trimspace(file("jwt.pub"))
-    issuer     = "https://auth.example.com"
-    audience   = "chat"
-    leeway     = "30s"
+    algorithms   = ["HS512", "EdDSA"]
+    secret       = env("SWITCHBOARD_TEST_SECRET")
+    public_key   = trimspace(file("jwt.pub"))
+    jwks_file    = "keys/jwks.json"
+    jwks_url     = "https://auth.example.com/.well-known/jwks.json"
+    jwks_refresh = "1h"
+    issuer       = "https://auth.example.com"
+    audience     = "chat"
+    leeway       = "30s"
   }
+}
+
+limits {
+  message_rate         = "50/s"
+  message_burst        = 100
+  user_message_rate    = "6000/m"
+  user_message_burst   = 200
+  connect_rate         = "10/m"
+  connect_burst        = 3
+  connections_per_user = 5
+  rooms_per_connection = 20
+  close_after          = -1
 }
 
 plugin "tenant" {
@@ -80,8 +104,10 @@ route "send_message" {
       type = "object"
     }
   }
-  rate    = "100/m"
-  burst   = 10
+  rate       = "100/m"
+  burst      = 10
+  user_rate  = "300/m"
+  user_burst = 30
   plugins = [plugin.no_links, plugin.tenant]
 
   deliver {
@@ -94,7 +120,8 @@ route "send_message" {
 }
 
 route "direct" {
-  rate = "1000/h"
+  rate      = "1000/h"
+  user_rate = "2000/h"
   deliver {
     to   = "user"
     user = msg.to
