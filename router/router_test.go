@@ -340,7 +340,7 @@ func TestHeartbeat(t *testing.T) {
 			t.Fatalf("upgrade: %v %v", resp, err)
 		}
 		start := time.Now()
-		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
 		buf := make([]byte, 4096)
 		pings := 0
 		for {
@@ -352,7 +352,8 @@ func TestHeartbeat(t *testing.T) {
 				pings++
 			}
 		}
-		if d := time.Since(start); d > 3*time.Second {
+		// interval+timeout is 300ms; a generous bound for loaded machines.
+		if d := time.Since(start); d > 10*time.Second {
 			t.Fatalf("silent peer kept for %v", d)
 		}
 		if pings == 0 {
