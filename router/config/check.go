@@ -281,6 +281,15 @@ func (c *Config) checkAuth(report reporter) {
 	if j.JWKSURL != "" && !strings.HasPrefix(j.JWKSURL, "https://") && !strings.HasPrefix(j.JWKSURL, "http://") {
 		report(j, "jwks_url", "auth jwt", "Invalid JWKS URL", fmt.Sprintf("%q is not an http(s) URL; write e.g. \"https://auth.example.com/.well-known/jwks.json\".", j.JWKSURL))
 	}
+	sources := 0
+	for _, v := range []string{j.PublicKey, j.JWKSFile, j.JWKSURL} {
+		if v != "" {
+			sources++
+		}
+	}
+	if sources > 1 {
+		report(j, "", "auth jwt", "Several key sources", "Give one of public_key, jwks_file and jwks_url: with several it would be unclear which key verifies a token.")
+	}
 	switch {
 	case asymmetric != "" && j.PublicKey == "" && j.JWKSFile == "" && j.JWKSURL == "":
 		report(j, "algorithms", "auth jwt", "Missing public key", fmt.Sprintf("%s tokens are verified with a public key: add public_key = file(\"jwt.pub\") with the PEM-encoded key, jwks_file or jwks_url.", asymmetric))

@@ -201,8 +201,6 @@ func TestValidFull(t *testing.T) {
 			Algorithms:  []string{"HS512", "EdDSA"},
 			Secret:      "s3cret",
 			PublicKey:   strings.TrimSpace(string(key)),
-			JWKSFile:    filepath.Join("testdata", "valid", "keys", "jwks.json"), // relative to full.hcl
-			JWKSURL:     "https://auth.example.com/.well-known/jwks.json",
 			JWKSRefresh: time.Hour,
 			Issuer:      "https://auth.example.com",
 			Audience:    "chat",

@@ -31,8 +31,6 @@ auth {
     algorithms   = ["HS512", "EdDSA"]
     secret       = env("SWITCHBOARD_TEST_SECRET")
     public_key   = trimspace(file("jwt.pub"))
-    jwks_file    = "keys/jwks.json"
-    jwks_url     = "https://auth.example.com/.well-known/jwks.json"
     jwks_refresh = "1h"
     issuer       = "https://auth.example.com"
     audience     = "chat"
