@@ -53,6 +53,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	fl.IntVar(&cfg.LoadCPU, "load-cpu", -1, "pin the load generator to this `cpu` (-1: no)")
 	fl.BoolVar(&cfg.Baseline, "baseline", false, "also run against a naive gws server and report ratios")
 	fl.BoolVar(&cfg.JSON, "json", false, "print the report as JSON")
+	fl.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write the load generator's CPU profile to `file`")
 
 	fl.IntVar(&cfg.Fanout.Members, "subscribers", 1000, "fanout: connections in the room, publishers included")
 	fl.Float64Var(&cfg.Fanout.Rate, "rate", 100, "fanout: messages/s (the first step's)")
@@ -61,6 +62,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	fl.DurationVar(&cfg.Fanout.Duration, "duration", 5*time.Second, "fanout: sending time per step")
 	fl.Float64Var(&cfg.Fanout.PublisherRate, "publisher-rate", 15, "fanout: messages/s per publishing connection, under the route's rate limit (0: one publisher)")
 	fl.StringVar(&cfg.Fanout.Room, "room", "bench", "fanout: room name")
+	fl.DurationVar(&cfg.Fanout.MaxP99, "max-p99", 50*time.Millisecond, "fanout: a step is sustained with ≥ 99.9% delivered and p99 latency at most this")
 
 	fl.IntVar(&cfg.Idle.Conns, "conns", 10000, "idle: connections")
 	fl.IntVar(&cfg.Idle.RoomSize, "room-size", 10, "idle: connections per room")

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -34,8 +35,9 @@ type Config struct {
 	Idle    IdleOptions
 	Connect ConnectOptions
 
-	JSON    bool
-	Command string // the command line, recorded in the report
+	JSON       bool
+	Command    string // the command line, recorded in the report
+	CPUProfile string // write the load generator's CPU profile here
 }
 
 // Report is what a run prints: the table, or this as JSON.
@@ -57,6 +59,10 @@ type Machine struct {
 	GoVersion string `json:"go"`
 	ServerCPU int    `json:"server_cpu"`
 	LoadCPU   int    `json:"load_cpu"`
+	// Load averages (1, 5, 15 min) before and after: other work on the
+	// machine competes with both server and load generator.
+	LoadBefore string `json:"loadavg_before"`
+	LoadAfter  string `json:"loadavg_after"`
 }
 
 // Run is one scenario against one server.
@@ -87,6 +93,19 @@ func Execute(ctx context.Context, cfg Config, stdout, progress io.Writer) (*Repo
 			return nil, err
 		}
 	}
+	if cfg.CPUProfile != "" {
+		// The load generator's own profile: to show whether it, rather
+		// than the server, is what limits a figure.
+		f, err := os.Create(cfg.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	secret := []byte(cfg.Secret)
 	if len(secret) == 0 {
 		if cfg.URL != "" {
@@ -100,46 +119,48 @@ func Execute(ctx context.Context, cfg Config, stdout, progress io.Writer) (*Repo
 		Scenario: cfg.Scenario, Command: cfg.Command, Date: time.Now().UTC().Format(time.RFC3339),
 		Machine: Machine{CPUs: runtime.NumCPU(), Model: cpuModel(), GoVersion: runtime.Version(), ServerCPU: cfg.ServerCPU, LoadCPU: cfg.LoadCPU},
 	}
-	env := []string{"SWITCHBOARD_JWT_SECRET=" + string(secret)}
-	servers := []struct {
-		name string
-		args []string
-	}{{"switchboard", append([]string{"serve"}, cfg.ServeArgs...)}}
-	if cfg.Baseline {
-		servers = append(servers, struct {
-			name string
-			args []string
-		}{"baseline", []string{"bench", "baseline-server", "--path", cfg.Path}})
-	}
+	var servers []server
 	if cfg.URL != "" {
 		t, err := parseTarget(cfg.URL)
 		if err != nil {
 			return nil, err
 		}
-		run, err := runScenario(ctx, cfg, t, secret, cfg.PID, cfg.URL, progress)
-		if err != nil {
-			return nil, err
-		}
-		rep.Runs = append(rep.Runs, run)
+		servers = append(servers, server{name: cfg.URL, t: t, pid: cfg.PID})
 	} else {
-		for _, s := range servers {
-			fmt.Fprintf(progress, "bench: starting %s\n", s.name)
-			ch, err := startChild(s.name, cfg.Exe, s.args, env, cfg.ServerCPU, cfg.Path)
+		// Both servers run for the whole bench, so fan-out steps can
+		// alternate between them; an idle server costs the other nothing.
+		env := []string{"SWITCHBOARD_JWT_SECRET=" + string(secret)}
+		children := []struct {
+			name string
+			args []string
+		}{{"switchboard", append([]string{"serve"}, cfg.ServeArgs...)}}
+		if cfg.Baseline {
+			children = append(children, struct {
+				name string
+				args []string
+			}{"baseline", []string{"bench", "baseline-server", "--path", cfg.Path}})
+		}
+		for _, c := range children {
+			ch, err := startChild(c.name, cfg.Exe, c.args, env, cfg.ServerCPU, cfg.Path)
 			if err != nil {
 				return nil, err
 			}
+			defer ch.stop()
+			fmt.Fprintf(progress, "bench: %s is pid %d at %s\n", c.name, ch.pid(), ch.url)
 			t, err := parseTarget(ch.url)
-			if err == nil {
-				var run Run
-				run, err = runScenario(ctx, cfg, t, secret, ch.pid(), s.name, progress)
-				rep.Runs = append(rep.Runs, run)
-			}
-			ch.stop()
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w\n%s", s.name, err, lastLines(ch.logs.String(), 10))
+				return nil, err
 			}
+			servers = append(servers, server{name: c.name, t: t, pid: ch.pid()})
 		}
 	}
+	rep.Machine.LoadBefore = loadAvg()
+	var err error
+	rep.Runs, err = runScenario(ctx, cfg, servers, secret, progress)
+	if err != nil {
+		return nil, err
+	}
+	rep.Machine.LoadAfter = loadAvg()
 	rep.Ratios = ratios(rep.Runs)
 	if cfg.JSON {
 		enc := json.NewEncoder(stdout)
@@ -150,18 +171,40 @@ func Execute(ctx context.Context, cfg Config, stdout, progress io.Writer) (*Repo
 	return rep, nil
 }
 
-func runScenario(ctx context.Context, cfg Config, t target, secret []byte, pid int, name string, progress io.Writer) (Run, error) {
-	run := Run{Server: name}
-	var err error
-	switch cfg.Scenario {
-	case "fanout":
-		run.Fanout, err = runFanout(ctx, t, secret, cfg.Fanout, pid, name, progress)
-	case "idle":
-		run.Idle, err = runIdle(ctx, t, secret, cfg.Idle, pid, name, progress)
-	case "connect":
-		run.Connect, err = runConnect(ctx, t, secret, cfg.Connect, pid, name, progress)
+func runScenario(ctx context.Context, cfg Config, servers []server, secret []byte, progress io.Writer) ([]Run, error) {
+	runs := make([]Run, len(servers))
+	for i, s := range servers {
+		runs[i].Server = s.name
 	}
-	return run, err
+	if cfg.Scenario == "fanout" {
+		res, err := runFanout(ctx, servers, secret, cfg.Fanout, progress)
+		for i := range res {
+			runs[i].Fanout = res[i]
+		}
+		return runs, err
+	}
+	for i, s := range servers {
+		var err error
+		if cfg.Scenario == "idle" {
+			runs[i].Idle, err = runIdle(ctx, s.t, secret, cfg.Idle, s.pid, s.name, progress)
+		} else {
+			runs[i].Connect, err = runConnect(ctx, s.t, secret, cfg.Connect, s.pid, s.name, progress)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return runs, nil
+}
+
+// loadAvg is the 1-minute load average: how busy the shared machine was.
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // ratios compares the first run (Switchboard) with the second (baseline).

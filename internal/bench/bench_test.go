@@ -53,13 +53,15 @@ func servers(t *testing.T) map[string]target {
 }
 
 func TestScenarios(t *testing.T) {
-	for name, tg := range servers(t) {
-		t.Run(name+"/fanout", func(t *testing.T) {
-			o := FanoutOptions{Members: 20, Rate: 20, Step: 2, Steps: 2, Duration: 300 * time.Millisecond, PublisherRate: 15, Room: "r"}
-			res, err := runFanout(t.Context(), tg, []byte(testSecret), o, os.Getpid(), name, io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
+	all := servers(t)
+	t.Run("fanout", func(t *testing.T) {
+		o := FanoutOptions{Members: 20, Rate: 20, Step: 2, Steps: 2, Duration: 300 * time.Millisecond, PublisherRate: 15, Room: "r",
+			MaxP99: time.Minute} // a loaded test machine is slow; the bound is not what is tested
+		results, err := runFanout(t.Context(), []server{{"switchboard", all["switchboard"], os.Getpid()}, {"baseline", all["baseline"], 0}}, []byte(testSecret), o, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, res := range results {
 			if len(res.Steps) != 2 {
 				t.Fatalf("%d steps, want 2: %+v", len(res.Steps), res)
 			}
@@ -69,10 +71,12 @@ func TestScenarios(t *testing.T) {
 					t.Errorf("step %+v: want everything delivered, sane latencies, no errors", s)
 				}
 			}
-			if res.MaxSustained != 40 {
+			if res.MaxSustained != 40 /* both steps */ {
 				t.Errorf("max sustained %v, want 40", res.MaxSustained)
 			}
-		})
+		}
+	})
+	for name, tg := range all {
 		t.Run(name+"/idle", func(t *testing.T) {
 			res, err := runIdle(t.Context(), tg, []byte(testSecret), IdleOptions{Conns: 50, RoomSize: 10, Settle: 50 * time.Millisecond}, os.Getpid(), name, io.Discard)
 			if err != nil {

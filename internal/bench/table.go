@@ -9,8 +9,8 @@ import (
 
 func writeTable(w io.Writer, rep *Report) {
 	m := rep.Machine
-	fmt.Fprintf(w, "%s: %s, %d CPUs (%s), %s; server cpu %s, load cpu %s\n\n",
-		rep.Scenario, rep.Date, m.CPUs, m.Model, m.GoVersion, cpuName(m.ServerCPU), cpuName(m.LoadCPU))
+	fmt.Fprintf(w, "%s: %s, %d CPUs (%s), %s; server cpu %s, load cpu %s; loadavg %s before, %s after\n\n",
+		rep.Scenario, rep.Date, m.CPUs, m.Model, m.GoVersion, cpuName(m.ServerCPU), cpuName(m.LoadCPU), m.LoadBefore, m.LoadAfter)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	switch rep.Scenario {
 	case "fanout":
