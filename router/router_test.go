@@ -513,3 +513,14 @@ route "shout" {
 	}
 	b.expectNothing()
 }
+
+func TestInvalidUTF8Closes1007(t *testing.T) {
+	s := startServer(t, defaultHCL(t))
+	c := s.dial("alice")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := c.c.Write(ctx, websocket.MessageText, []byte("{\"type\":\"join_room\",\"roomId\":\"\xff\"}")); err != nil {
+		t.Fatal(err)
+	}
+	c.expectClose(websocket.StatusInvalidFramePayloadData)
+}
