@@ -68,6 +68,9 @@ func (c *conn) send(frame []byte) {
 	if len(c.queue) >= c.router.cfg.Server.SendQueue {
 		c.mu.Unlock()
 		c.router.log.Warn("slow consumer closed", "conn", c.id, "user", c.userID)
+		if m := c.router.m; m != nil {
+			m.slowClosed.Inc()
+		}
 		c.shutdown(CloseTryAgainLater, "slow consumer", true)
 		return
 	}

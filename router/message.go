@@ -55,6 +55,7 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string // the schema field at fault, when there is one
+	plugin  string // the plugin that rejected the message, for metrics
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

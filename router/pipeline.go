@@ -117,6 +117,9 @@ func (r *Router) admit(c *conn) {
 		c.shutdown(ClosePolicyViolated, reasonTooManyConns, false)
 		return
 	}
+	if r.m != nil {
+		r.m.connections.Inc()
+	}
 	c.send(encodeFrame(opText, systemEvent("connected", "", c.userID)))
 }
 
@@ -132,6 +135,9 @@ func (e *events) OnClose(ws *gws.Conn, err error) {
 		c.expiry.Stop()
 	}
 	c.mu.Unlock()
+	if c.user != nil && e.r.m != nil {
+		e.r.m.connections.Dec()
+	}
 	for _, name := range e.r.hub.remove(c) {
 		e.r.hub.toRoom(name, encodeFrame(opText, systemEvent("user_left", name, c.userID)), nil)
 	}
@@ -144,9 +150,10 @@ func (e *events) OnPing(ws *gws.Conn, payload []byte) {
 	}
 }
 
-func (e *events) OnPong(ws *gws.Conn, _ []byte) {
+func (e *events) OnPong(ws *gws.Conn, payload []byte) {
 	if c := connOf(ws); c != nil {
 		c.touch()
+		e.r.m.observePong(payload)
 	}
 }
 
@@ -182,7 +189,7 @@ func (r *Router) handle(c *conn, data []byte) {
 	var env envelope
 	defer env.release()
 	if err := parseEnvelope(data, &env); err != nil {
-		c.sendError(err, env.id)
+		r.reject(c, nil, err, env.id)
 		return
 	}
 	c.mu.Lock()
@@ -194,12 +201,15 @@ func (r *Router) handle(c *conn, data []byte) {
 	}
 	rt := r.routes[env.typ]
 	if rt == nil {
-		c.sendError(&Error{Code: CodeUnknownType, Message: "no route for type " + quote(env.typ)}, env.id)
+		r.reject(c, nil, &Error{Code: CodeUnknownType, Message: "no route for type " + quote(env.typ)}, env.id)
 		return
+	}
+	if rt.messagesIn != nil {
+		rt.messagesIn.Inc()
 	}
 	if !r.allow(c, rt.cfg) {
 		c.violations++
-		c.sendError(&Error{Code: CodeRateLimited, Message: "too many " + quote(env.typ) + " messages; slow down"}, env.id)
+		r.reject(c, rt, &Error{Code: CodeRateLimited, Message: "too many " + quote(env.typ) + " messages; slow down"}, env.id)
 		if n := r.cfg.Limits.CloseAfter; n > 0 && c.violations >= n {
 			c.shutdown(ClosePolicyViolated, "rate limit exceeded", false)
 		}
@@ -208,12 +218,12 @@ func (r *Router) handle(c *conn, data []byte) {
 	c.violations = 0
 	if rt.cfg.Schema != nil {
 		if err := checkSchema(env.obj, rt.cfg.Schema); err != nil {
-			c.sendError(err, env.id)
+			r.reject(c, rt, err, env.id)
 			return
 		}
 	}
 	if err := r.run(c, rt, &env, data, 0); err != nil {
-		c.sendError(err, env.id)
+		r.reject(c, rt, err, env.id)
 		return
 	}
 	if env.id != nil {
@@ -221,14 +231,33 @@ func (r *Router) handle(c *conn, data []byte) {
 	}
 }
 
+// reject tells the sender why its message was refused, and counts it.
+func (r *Router) reject(c *conn, rt *route, e *Error, id []byte) {
+	if r.m != nil {
+		name := ""
+		if rt != nil {
+			name = rt.cfg.Type
+		}
+		r.m.rejections.WithLabelValues(name, e.plugin, e.Code).Inc()
+	}
+	c.sendError(e, id)
+}
+
 // run applies the route's policies, then its action or delivery.
 func (r *Router) run(c *conn, rt *route, env *envelope, data []byte, hops int) *Error {
 	var target string // a reroute's target, "" for the route's own
 	out := env
 	for _, p := range rt.policies {
+		var start time.Time
+		if p.seconds != nil {
+			start = time.Now()
+		}
 		v := p.HandleMessage(context.Background(), &Message{
 			Type: rt.cfg.Type, Payload: data, UserID: c.userID, ConnID: c.id, Claims: c.claims, Remote: c.remote,
 		})
+		if p.seconds != nil {
+			p.seconds.Observe(time.Since(start).Seconds())
+		}
 		switch v.Action {
 		case Allow:
 		case Reject:
@@ -236,7 +265,7 @@ func (r *Router) run(c *conn, rt *route, env *envelope, data []byte, hops int) *
 			if code == "" {
 				code = "rejected"
 			}
-			return &Error{Code: code, Message: v.Reason}
+			return &Error{Code: code, Message: v.Reason, plugin: p.name}
 		case Drop:
 			return nil
 		case Transform:
@@ -347,13 +376,17 @@ func (r *Router) deliver(c *conn, rc *config.Route, env *envelope, target string
 	if d.ExcludeSender {
 		skip = c
 	}
+	n := 1
 	switch to {
 	case config.ToRoom:
-		r.hub.toRoom(name, frame, skip)
+		n = r.hub.toRoom(name, frame, skip)
 	case config.ToSender:
 		c.send(frame)
 	case config.ToBroadcast:
-		r.hub.toAll(frame, skip)
+		n = r.hub.toAll(frame, skip)
+	}
+	if rt := r.routes[rc.Type]; rt.deliveries != nil {
+		rt.deliveries.Add(float64(n))
 	}
 	return nil
 }

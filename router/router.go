@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lxzan/gws"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-rt/switchboard/router/config"
 )
@@ -49,6 +50,7 @@ type Option func(*options)
 type options struct {
 	logger   *slog.Logger
 	policies map[string]Policy
+	metrics  prometheus.Registerer
 }
 
 // WithLogger sets the structured logger (default: slog.Default()).
@@ -75,18 +77,21 @@ type Router struct {
 	closing       atomic.Bool
 	stop          chan struct{}
 	wg            sync.WaitGroup
-	pingFrame     []byte
 	connects      ipLimiter
+	m             *metrics // nil without WithMetrics
 }
 
 type route struct {
-	cfg      *config.Route
-	policies []namedPolicy
+	cfg        *config.Route
+	policies   []namedPolicy
+	messagesIn prometheus.Counter // nil without metrics
+	deliveries prometheus.Counter // nil without metrics
 }
 
 type namedPolicy struct {
 	name string
 	Policy
+	seconds prometheus.Observer // call durations; nil without metrics
 }
 
 // New builds a router from a config. Zero values in cfg get their
@@ -105,24 +110,34 @@ func New(cfg *Config, opts ...Option) (*Router, error) {
 		return nil, err
 	}
 	r := &Router{
-		cfg:       cfg,
-		log:       o.logger,
-		auth:      auth,
-		routes:    make(map[string]*route, len(cfg.Routes)),
-		hub:       newHub(),
-		node:      randomID()[:8],
-		stop:      make(chan struct{}),
-		pingFrame: encodeFrame(opPing, nil),
-		connects:  ipLimiter{rate: cfg.Limits.ConnectRate},
+		cfg:      cfg,
+		log:      o.logger,
+		auth:     auth,
+		routes:   make(map[string]*route, len(cfg.Routes)),
+		hub:      newHub(),
+		node:     randomID()[:8],
+		stop:     make(chan struct{}),
+		connects: ipLimiter{rate: cfg.Limits.ConnectRate},
+	}
+	if o.metrics != nil {
+		r.m = newMetrics(o.metrics)
 	}
 	for _, rc := range cfg.Routes {
 		rt := &route{cfg: rc}
+		if r.m != nil {
+			rt.messagesIn = r.m.messagesIn.WithLabelValues(rc.Type)
+			rt.deliveries = r.m.deliveries.WithLabelValues(rc.Type)
+		}
 		for _, name := range rc.Plugins {
 			p, ok := o.policies[name]
 			if !ok {
 				return nil, fmt.Errorf("route %q: plugin %q is not available", rc.Type, name)
 			}
-			rt.policies = append(rt.policies, namedPolicy{name, p})
+			np := namedPolicy{name: name, Policy: p}
+			if r.m != nil {
+				np.seconds = r.m.pluginSeconds.WithLabelValues(name)
+			}
+			rt.policies = append(rt.policies, np)
 		}
 		r.routes[rc.Type] = rt
 	}
@@ -251,7 +266,8 @@ func (r *Router) heartbeat() {
 		case <-r.stop:
 			return
 		case now := <-t.C:
-			r.hub.each(func(c *conn) { c.send(r.pingFrame) })
+			ping := encodeFrame(opPing, pingPayload(now)) // shared by every connection
+			r.hub.each(func(c *conn) { c.send(ping) })
 			r.connects.sweep(now)
 		}
 	}

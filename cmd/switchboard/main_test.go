@@ -155,7 +155,7 @@ func TestServeDemoAndShutdown(t *testing.T) {
 	}
 	_, _, err = c.Read(ctx)
 	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
-		t.Fatalf("client saw %v, want close 1001", err)
+		t.Fatalf("client saw %v, want close 1001; server log:\n%s", err, stderr.String())
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

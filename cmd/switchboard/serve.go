@@ -11,10 +11,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/switchboard-rt/switchboard/router"
 )
@@ -28,6 +33,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fl.SetOutput(stderr)
 	path := fl.String("c", "", "config `file` (default ./router.hcl, else the built-in config)")
 	listen := fl.String("listen", "", "listen `address`, overriding server.listen")
+	pprofAddr := fl.String("pprof", "", "serve net/http/pprof on this `address` (e.g. 127.0.0.1:6060)")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -48,10 +54,38 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		_, _ = rand.Read(b[:])
 		cfg.Auth.JWT.Secret = hex.EncodeToString(b[:])
 	}
-	rt, err := router.New(cfg, router.WithLogger(log))
+	opts := []router.Option{router.WithLogger(log)}
+	var metricsHandler http.Handler
+	if cfg.Metrics.Enabled {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		opts = append(opts, router.WithMetrics(reg))
+		metricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	}
+	rt, err := router.New(cfg, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
+	}
+	if metricsHandler != nil && cfg.Metrics.Listen != "" {
+		m := http.NewServeMux()
+		m.Handle(cfg.Metrics.Path, metricsHandler)
+		if err := sideServer(cfg.Metrics.Listen, m, log, "metrics"); err != nil {
+			fmt.Fprintf(stderr, "switchboard: metrics: %v\n", err)
+			return 1
+		}
+	}
+	if *pprofAddr != "" {
+		m := http.NewServeMux()
+		m.HandleFunc("/debug/pprof/", pprof.Index)
+		m.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		if err := sideServer(*pprofAddr, m, log, "pprof"); err != nil {
+			fmt.Fprintf(stderr, "switchboard: pprof: %v\n", err)
+			return 1
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -60,6 +94,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(cfg.Server.Path, rt)
+	if metricsHandler != nil && cfg.Metrics.Listen == "" {
+		mux.Handle(cfg.Metrics.Path, metricsHandler)
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	srv := &http.Server{
 		Handler:           mux,
@@ -107,4 +144,17 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Warn("shutdown", "err", err)
 	}
 	return 0
+}
+
+// sideServer serves an operator endpoint (metrics, pprof) on its own
+// listener, so it can stay off the public address.
+func sideServer(addr string, h http.Handler, log *slog.Logger, what string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	log.Info(what+" listening", "addr", ln.Addr().String())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return nil
 }

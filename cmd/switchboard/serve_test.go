@@ -30,14 +30,21 @@ import (
 
 // startServe runs `switchboard serve -c cfg` on a free port and returns
 // the URL it announces.
-func startServe(t *testing.T, cfg string) string {
+func startServe(t *testing.T, cfg string, args ...string) string {
+	url, _ := startServeLog(t, cfg, args...)
+	return url
+}
+
+// startServeLog is startServe, also returning the log lines printed
+// before the server announced its URL.
+func startServeLog(t *testing.T, cfg string, args ...string) (string, []string) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "router.hcl")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binary, "serve", "-c", path, "--listen", "127.0.0.1:0")
+	cmd := exec.Command(binary, append([]string{"serve", "-c", path, "--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), "SWITCHBOARD_JWT_SECRET=serve-test")
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -46,14 +53,62 @@ func startServe(t *testing.T, cfg string) string {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	re := regexp.MustCompile(`url=(\S+)`)
 	sc := bufio.NewScanner(stderr)
+	var lines []string
 	for sc.Scan() {
+		lines = append(lines, sc.Text())
 		if m := re.FindStringSubmatch(sc.Text()); m != nil {
 			go io.Copy(io.Discard, stderr)
-			return m[1]
+			return m[1], lines
 		}
 	}
-	t.Fatal("serve announced no URL")
-	return ""
+	t.Fatalf("serve announced no URL:\n%s", strings.Join(lines, "\n"))
+	return "", nil
+}
+
+func TestServeMetricsAndPprof(t *testing.T) {
+	url, lines := startServeLog(t, "metrics {}\n"+minimalAuth, "--pprof", "127.0.0.1:0")
+	base := "http://" + strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/ws")
+	tok, _ := router.IssueToken([]byte("serve-test"), "alice", time.Hour, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, url+"?token="+tok, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.Read(ctx) // connected
+	body := get(t, base+"/metrics")
+	for _, want := range []string{"switchboard_connections 1", "switchboard_messages_in_total", "go_goroutines", "process_resident_memory_bytes"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	var pprofAddr string
+	for _, l := range lines {
+		if m := regexp.MustCompile(`pprof listening" addr=(\S+)`).FindStringSubmatch(l); m != nil {
+			pprofAddr = m[1]
+		}
+	}
+	if pprofAddr == "" {
+		t.Fatalf("no pprof address logged: %v", lines)
+	}
+	if body := get(t, "http://"+pprofAddr+"/debug/pprof/"); !strings.Contains(body, "goroutine") {
+		t.Fatalf("pprof index: %.200s", body)
+	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	return string(b)
 }
 
 // selfSigned writes a certificate for 127.0.0.1 and its key.

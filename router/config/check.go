@@ -41,6 +41,9 @@ func (c *Config) Defaults() {
 		orDefault(&p.Memory, 16<<20)
 		orDefault(&p.OnError, "reject")
 	}
+	if c.Metrics.Enabled {
+		orDefault(&c.Metrics.Path, "/metrics")
+	}
 	l := &c.Limits
 	orDefault(&l.RoomsPerConnection, 100)
 	orDefault(&l.CloseAfter, 10)
@@ -143,6 +146,7 @@ func (c *Config) check(report reporter) {
 	c.checkServer(report)
 	c.checkAuth(report)
 	c.checkLimits(report)
+	c.checkMetrics(report)
 
 	plugins := map[string]bool{}
 	for _, p := range c.Plugins {
@@ -303,6 +307,19 @@ func (c *Config) checkAuth(report reporter) {
 	}
 	if j.Leeway < 0 {
 		report(j, "leeway", "auth jwt", "Negative leeway", "leeway is the clock skew allowed for exp and nbf, such as \"30s\".")
+	}
+}
+
+func (c *Config) checkMetrics(report reporter) {
+	m := &c.Metrics
+	if _, _, err := net.SplitHostPort(m.Listen); err != nil && m.Listen != "" {
+		report(m, "listen", "metrics", "Invalid listen address", fmt.Sprintf("%q is not host:port; write e.g. \"127.0.0.1:9090\", or leave listen out to serve metrics on server.listen.", m.Listen))
+	}
+	if m.Path != "" && !strings.HasPrefix(m.Path, "/") {
+		report(m, "path", "metrics", "Invalid path", fmt.Sprintf("The metrics path must start with \"/\", as in \"/metrics\"; got %q.", m.Path))
+	}
+	if m.Listen == "" && m.Path == c.Server.Path && m.Path != "" {
+		report(m, "path", "metrics", "Path taken", "The metrics path is the WebSocket path; choose another, such as \"/metrics\".")
 	}
 }
 

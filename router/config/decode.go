@@ -35,6 +35,7 @@ var (
 		{Type: "server"},
 		{Type: "auth"},
 		{Type: "limits"},
+		{Type: "metrics"},
 		{Type: "plugin", LabelNames: []string{"name"}},
 		{Type: "route", LabelNames: []string{"type"}},
 		{Type: "test", LabelNames: []string{"name"}},
@@ -43,8 +44,9 @@ var (
 		Attributes: attrs("listen", "path", "max_payload", "allowed_origins", "handshake_timeout", "send_queue", "max_header_bytes"),
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "heartbeat"}, {Type: "tls"}},
 	}
-	tlsSchema    = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "cert_file", Required: true}, {Name: "key_file", Required: true}}}
-	limitsSchema = &hcl.BodySchema{Attributes: attrs("message_rate", "message_burst", "user_message_rate", "user_message_burst",
+	metricsSchema = &hcl.BodySchema{Attributes: attrs("listen", "path")}
+	tlsSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "cert_file", Required: true}, {Name: "key_file", Required: true}}}
+	limitsSchema  = &hcl.BodySchema{Attributes: attrs("message_rate", "message_burst", "user_message_rate", "user_message_burst",
 		"connect_rate", "connect_burst", "connections_per_user", "rooms_per_connection", "close_after")}
 	heartbeatSchema = &hcl.BodySchema{Attributes: attrs("interval", "timeout")}
 	authSchema      = &hcl.BodySchema{
@@ -125,6 +127,14 @@ func (d *decoder) config(body hcl.Body) *Config {
 	}
 	if b := d.single(byType["limits"], "A config"); b != nil {
 		d.limits(&c.Limits, b)
+	}
+	if b := d.single(byType["metrics"], "A config"); b != nil {
+		m := &c.Metrics
+		m.Enabled = true
+		d.block(m, b)
+		mc := d.content(m, b.Body, metricsSchema)
+		d.str(mc, m, "listen", &m.Listen)
+		d.str(mc, m, "path", &m.Path)
 	}
 	for _, b := range byType["plugin"] {
 		c.Plugins = append(c.Plugins, d.plugin(b))

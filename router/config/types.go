@@ -14,6 +14,7 @@ type Config struct {
 	Server  Server
 	Auth    Auth
 	Limits  Limits
+	Metrics Metrics
 	Plugins []*Plugin // in declaration order
 	Routes  []*Route  // in declaration order; at most one per Type
 	Tests   []*Test   // policy tests run by `switchboard test`
@@ -59,6 +60,14 @@ type Server struct {
 type TLS struct {
 	CertFile string // PEM certificate (chain); relative to the config file
 	KeyFile  string // PEM private key; relative to the config file
+}
+
+// Metrics is the `metrics` block: Prometheus metrics from `switchboard
+// serve`.
+type Metrics struct {
+	Enabled bool   // true when the block is present
+	Listen  string // a separate listener such as "127.0.0.1:9090"; "" serves on server.listen
+	Path    string // default "/metrics"
 }
 
 // Limits is the `limits` block: what one client may cost the server.

@@ -1,0 +1,65 @@
+package router
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the router's Prometheus series. A router built without
+// WithMetrics has none, and the hot path then pays one nil check.
+type metrics struct {
+	connections   prometheus.Gauge
+	messagesIn    *prometheus.CounterVec   // route
+	deliveries    *prometheus.CounterVec   // route: frames queued, one per recipient
+	rejections    *prometheus.CounterVec   // route, plugin ("" for the router's own checks), code
+	pluginSeconds *prometheus.HistogramVec // plugin
+	slowClosed    prometheus.Counter
+	pingRTT       prometheus.Histogram
+}
+
+// WithMetrics registers the router's metrics with reg (for example
+// prometheus.DefaultRegisterer, or a registry served by promhttp).
+func WithMetrics(reg prometheus.Registerer) Option {
+	return func(o *options) { o.metrics = reg }
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	const ns = "switchboard"
+	m := &metrics{
+		connections: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "connections",
+			Help: "Open WebSocket connections on this node."}),
+		messagesIn: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "messages_in_total",
+			Help: "Messages received, by route (unknown types count under route \"\")."}, []string{"route"}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "deliveries_total",
+			Help: "Frames queued for recipients, by route (one per recipient)."}, []string{"route"}),
+		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "rejections_total",
+			Help: "Messages refused, by route, plugin (\"\" for the router's own checks) and error code."}, []string{"route", "plugin", "code"}),
+		pluginSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "plugin_call_seconds",
+			Help:    "Time spent in one plugin call.",
+			Buckets: []float64{1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2}}, []string{"plugin"}),
+		slowClosed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "slow_consumers_closed_total",
+			Help: "Connections closed with 1013 because their send queue was full."}),
+		pingRTT: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "ping_rtt_seconds",
+			Help:    "Round-trip time of the server's heartbeat pings.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+	}
+	reg.MustRegister(m.connections, m.messagesIn, m.deliveries, m.rejections, m.pluginSeconds, m.slowClosed, m.pingRTT)
+	return m
+}
+
+// pingPayload carries the send time, so the pong gives the round trip.
+func pingPayload(t time.Time) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano()))
+}
+
+func (m *metrics) observePong(payload []byte) {
+	if m == nil || len(payload) != 8 {
+		return
+	}
+	sent := time.Unix(0, int64(binary.BigEndian.Uint64(payload)))
+	if d := time.Since(sent); d >= 0 && d < time.Hour {
+		m.pingRTT.Observe(d.Seconds())
+	}
+}
