@@ -227,7 +227,7 @@ func ratios(runs []Run) map[string]float64 {
 			a, b := sb.Fanout.Steps[i], bl.Fanout.Steps[i]
 			put(fmt.Sprintf("p99@%.0f", a.Rate), a.P99ms, b.P99ms)
 			put(fmt.Sprintf("deliveries_per_s@%.0f", a.Rate), a.DeliveriesPerSec, b.DeliveriesPerSec)
-			put(fmt.Sprintf("server_cpu@%.0f", a.Rate), a.ServerCPU, b.ServerCPU)
+			put(fmt.Sprintf("server_us_per_delivery@%.0f", a.Rate), a.ServerUsPerDel, b.ServerUsPerDel)
 		}
 	case sb.Idle != nil && bl.Idle != nil:
 		put("bytes_per_conn", sb.Idle.BytesPerConn, bl.Idle.BytesPerConn)
