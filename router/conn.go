@@ -48,9 +48,10 @@ type conn struct {
 	// Owned by the hub's lock.
 	rooms map[string]struct{}
 
-	user    *user       // set when the connection joins the hub
-	expiry  *time.Timer // closes the connection when its token expires
-	pending bool        // authenticated by its first message, not yet sent; guarded by mu
+	user      *user       // set when the connection joins the hub
+	userIndex int         // position in user.conns; guarded by the hub's lock
+	expiry    *time.Timer // closes the connection when its token expires
+	pending   bool        // authenticated by its first message, not yet sent; guarded by mu
 
 	// Owned by the read loop (gws delivers one message at a time).
 	limits     buckets

@@ -5,9 +5,10 @@ import (
 	"sync"
 )
 
-// userRoomPrefix names the room every user sits in: delivering to a user is
-// delivering to that room, so a user's connections share one mechanism
-// with rooms. Clients may not join such rooms themselves.
+// userRoomPrefix names the room every user sits in: delivering to room
+// "user:<id>" reaches all of that user's connections. The hub serves it
+// from its per-user list rather than a room of its own, which would cost
+// every connection a room and two maps. Clients may not join such rooms.
 const userRoomPrefix = "user:"
 
 // hub holds the local connections, rooms and their members.
@@ -38,13 +39,13 @@ func (h *hub) add(c *conn, maxPerUser int) bool {
 		u = &user{}
 		h.users[c.userID] = u
 	}
-	if maxPerUser > 0 && u.conns >= maxPerUser {
+	if maxPerUser > 0 && len(u.conns) >= maxPerUser {
 		return false
 	}
-	u.conns++
+	c.userIndex = len(u.conns)
+	u.conns = append(u.conns, c)
 	c.user = u
 	h.conns[c] = struct{}{}
-	h.joinLocked(c, userRoomPrefix+c.userID)
 	return true
 }
 
@@ -57,11 +58,17 @@ func (h *hub) remove(c *conn) (left []string) {
 		return nil
 	}
 	delete(h.conns, c)
-	if c.user.conns--; c.user.conns == 0 {
+	u := c.user
+	end := len(u.conns) - 1
+	moved := u.conns[end]
+	u.conns[c.userIndex], moved.userIndex = moved, c.userIndex
+	u.conns[end] = nil
+	u.conns = u.conns[:end]
+	if end == 0 {
 		delete(h.users, c.userID)
 	}
 	for name := range c.rooms {
-		if h.leaveLocked(c, name) && !strings.HasPrefix(name, userRoomPrefix) {
+		if h.leaveLocked(c, name) {
 			left = append(left, name)
 		}
 	}
@@ -77,7 +84,7 @@ func (h *hub) join(c *conn, name string, maxRooms int) (joined, first, full bool
 	if _, ok := h.conns[c]; !ok {
 		return false, false, false
 	}
-	if _, ok := c.rooms[name]; !ok && maxRooms > 0 && len(c.rooms)-1 >= maxRooms {
+	if _, ok := c.rooms[name]; !ok && maxRooms > 0 && len(c.rooms) >= maxRooms {
 		return false, false, true
 	}
 	joined, first = h.joinLocked(c, name)
@@ -145,6 +152,9 @@ func (h *hub) leaveLocked(c *conn, name string) (last bool) {
 }
 
 func (h *hub) isMember(c *conn, name string) bool {
+	if id, ok := strings.CutPrefix(name, userRoomPrefix); ok {
+		return id == c.userID
+	}
 	h.mu.RLock()
 	_, ok := c.rooms[name]
 	h.mu.RUnlock()
@@ -155,12 +165,16 @@ func (h *hub) isMember(c *conn, name string) bool {
 func (h *hub) toRoom(name string, frame []byte, skip *conn) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	r := h.rooms[name]
-	if r == nil {
-		return 0
+	var members []*conn
+	if id, ok := strings.CutPrefix(name, userRoomPrefix); ok {
+		if u := h.users[id]; u != nil {
+			members = u.conns
+		}
+	} else if r := h.rooms[name]; r != nil {
+		members = r.members
 	}
 	n := 0
-	for _, c := range r.members {
+	for _, c := range members {
 		if c != skip {
 			c.send(frame)
 			n++

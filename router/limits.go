@@ -59,7 +59,7 @@ func (bs *buckets) take(key string, rc *config.Rate, now time.Time) bool {
 
 // user is what the router keeps per user with a connection on this node.
 type user struct {
-	conns int // guarded by the hub's lock
+	conns []*conn // guarded by the hub's lock
 
 	mu     sync.Mutex
 	limits buckets

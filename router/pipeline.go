@@ -30,7 +30,7 @@ func (r *Router) authMessage(c *conn, env *envelope, pending bool) {
 		c.mu.Lock()
 		c.pending = false
 		c.mu.Unlock()
-		c.userID, c.claims = id.userID, id.claims
+		c.userID, c.claims = id.userID, r.claimsToKeep(id.claims)
 		c.setExpiry(id.expires)
 		r.admit(c)
 		if env.id != nil {
@@ -48,7 +48,7 @@ func (r *Router) authMessage(c *conn, env *envelope, pending bool) {
 		c.sendError(&Error{Code: CodeAuthFailed, Message: err.Error()}, env.id)
 		return
 	}
-	c.claims = id.claims
+	c.claims = r.claimsToKeep(id.claims)
 	c.setExpiry(id.expires)
 	if env.id != nil {
 		c.send(encodeFrame(opText, ackFrame(env.id)))

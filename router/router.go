@@ -79,6 +79,7 @@ type Router struct {
 	wg            sync.WaitGroup
 	connects      ipLimiter
 	m             *metrics // nil without WithMetrics
+	keepClaims    bool     // a route expression or a policy reads claims
 }
 
 type route struct {
@@ -140,15 +141,20 @@ func New(cfg *Config, opts ...Option) (*Router, error) {
 			rt.policies = append(rt.policies, np)
 		}
 		r.routes[rc.Type] = rt
+		r.keepClaims = r.keepClaims || len(rt.policies) > 0 || readsClaims(rc)
 	}
 	opt := func(protos []string) *gws.ServerOption {
 		return &gws.ServerOption{
 			ReadMaxPayloadSize: cfg.Server.MaxPayload,
-			CheckUtf8Enabled:   true, // relayed text must stay valid UTF-8 for every recipient
-			HandshakeTimeout:   cfg.Server.HandshakeTimeout,
-			NewSession:         func() gws.SessionStorage { return &session{} },
-			SubProtocols:       protos,
-			Logger:             gwsLogger{o.logger},
+			// gws keeps one read buffer per connection for its lifetime;
+			// its 4 KiB default is most of an idle connection's memory,
+			// and larger frames are read straight into their own buffer.
+			ReadBufferSize:   1024,
+			CheckUtf8Enabled: true, // relayed text must stay valid UTF-8 for every recipient
+			HandshakeTimeout: cfg.Server.HandshakeTimeout,
+			NewSession:       func() gws.SessionStorage { return &session{} },
+			SubProtocols:     protos,
+			Logger:           gwsLogger{o.logger},
 		}
 	}
 	// gws refuses a handshake that names none of its subprotocols, so
@@ -211,7 +217,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	c := &conn{
 		id:      randomID(),
 		userID:  id.userID,
-		claims:  id.claims,
+		claims:  r.claimsToKeep(id.claims),
 		remote:  req.RemoteAddr,
 		net:     ws.NetConn(),
 		router:  r,
@@ -220,6 +226,34 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	c.setExpiry(id.expires)
 	ws.Session().(*session).c = c
 	go ws.ReadLoop()
+}
+
+// readsClaims reports whether a route's expressions use user.claims.
+func readsClaims(rc *config.Route) bool {
+	exprs := []*config.Expr{rc.Room}
+	if d := rc.Deliver; d != nil {
+		exprs = append(exprs, d.Room, d.User)
+	}
+	for _, e := range exprs {
+		if e == nil {
+			continue
+		}
+		for _, p := range e.Parts {
+			if p.From == config.FromUser && p.Path[0] == "claims" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// claimsToKeep drops a token's claims when nothing will read them: an
+// idle connection should not carry a decoded map it never uses.
+func (r *Router) claimsToKeep(claims map[string]any) map[string]any {
+	if !r.keepClaims {
+		return nil
+	}
+	return claims
 }
 
 func offersSubprotocol(req *http.Request) bool {
