@@ -28,7 +28,7 @@ var benchFrame = []byte(`{"type":"message_received","roomId":"bench","text":"0:1
 func frameServer(b *testing.B) string {
 	var batch []byte
 	for range 64 {
-		batch = append(batch, 0x81, byte(len(benchFrame)))
+		batch = append(batch, 0x81, 126, 0, byte(len(benchFrame))) // 126..255 bytes
 		batch = append(batch, benchFrame...)
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
