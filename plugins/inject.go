@@ -9,20 +9,31 @@ import (
 // Setting it to 1 makes the guest trap at its next loop iteration.
 const stopExport = "__switchboard_stop"
 
-// injectStop rewrites a WebAssembly binary so that every loop header checks
-// a new exported global and executes unreachable when it is non-zero:
+// injectStop rewrites a WebAssembly binary so that a call can be stopped
+// from another goroutine and never holds up the Go scheduler. Every loop
+// header gets:
 //
-//	loop ...  ⇒  loop ... global.get $stop if unreachable end ...
+//	global.get $budget  i32.eqz
+//	if                              ;; every yieldEvery iterations:
+//	  i32.const 0  memory.grow  drop ;; exit to Go (see below)
+//	  global.get $stop  if unreachable end
+//	  i32.const yieldEvery  global.set $budget
+//	end
+//	global.get $budget  i32.const 1  i32.sub  global.set $budget
 //
-// Any code that runs forever does so in a loop (unbounded recursion ends in
-// a stack overflow), so this is enough to stop a guest from another
-// goroutine by setting the global; it costs one load and one branch per loop
-// iteration and nothing per call. Only indices of globals grow (the new one
-// is appended), so no other index in the module changes. DWARF sections
-// are dropped: their code offsets would be wrong.
+// Anything that runs forever does so in a loop (unbounded recursion ends in
+// a stack overflow). Setting the exported $stop global makes the guest trap
+// within yieldEvery iterations. The exit to Go matters as much: native code
+// cannot be preempted, so a guest spinning without ever leaving it would
+// stall the garbage collector's stop-the-world, and with it every goroutine
+// of the server, the watchdog included. memory.grow 0 is the cheapest exit
+// available without adding an import (which would renumber every function).
 //
-// It returns an error for instructions it does not know (SIMD, threads,
-// legacy exceptions); the caller then falls back to wazero's own mechanism.
+// The new globals are appended, so no existing index changes. DWARF
+// sections are dropped: their code offsets would be wrong. It returns an
+// error for modules without a memory and for instructions it does not know
+// (SIMD, threads, legacy exceptions); the caller then falls back to
+// wazero's own mechanism.
 func injectStop(bin []byte) ([]byte, error) {
 	if len(bin) < 8 || string(bin[:4]) != "\x00asm" {
 		return nil, errors.New("not a WebAssembly binary")
@@ -46,23 +57,34 @@ func injectStop(bin []byte) ([]byte, error) {
 		secs = append(secs, section{id, p})
 	}
 
-	// The new global's index: imported globals + defined globals.
+	// The new globals' indices: after imported and defined globals.
 	var stopIdx uint32
+	hasMemory := false
 	for _, s := range secs {
 		switch s.id {
+		case secMemory:
+			hasMemory = true
 		case secImport:
-			n, err := countImportedGlobals(s.payload)
+			n, mem, err := countImports(s.payload)
 			if err != nil {
 				return nil, err
 			}
 			stopIdx += n
+			hasMemory = hasMemory || mem
 		case secGlobal:
 			r := reader{b: s.payload}
 			stopIdx += r.u32()
 		}
 	}
 
-	globalEntry := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b} // mut i32 = i32.const 0
+	if !hasMemory {
+		return nil, errors.New("the module has no memory")
+	}
+	budgetIdx := stopIdx + 1
+	globalEntry := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b} // $stop: mut i32 = i32.const 0
+	globalEntry = append(globalEntry, 0x7f, 0x01, 0x41)
+	globalEntry = appendI32(globalEntry, yieldEvery)
+	globalEntry = append(globalEntry, 0x0b) // $budget: mut i32 = yieldEvery
 	exportEntry := appendName(nil, stopExport)
 	exportEntry = append(exportEntry, 0x03) // global
 	exportEntry = appendU32(exportEntry, stopIdx)
@@ -79,7 +101,7 @@ func injectStop(bin []byte) ([]byte, error) {
 		// their place when the module has none.
 		if s.id != secCustom {
 			if !haveGlobal && order(s.id) > order(secGlobal) {
-				emit(secGlobal, append([]byte{1}, globalEntry...))
+				emit(secGlobal, append([]byte{2}, globalEntry...))
 				haveGlobal = true
 			}
 			if !haveExport && order(s.id) > order(secExport) {
@@ -95,13 +117,13 @@ func injectStop(bin []byte) ([]byte, error) {
 			}
 			emit(s.id, s.payload)
 		case secGlobal:
-			emit(s.id, appendVecEntry(s.payload, globalEntry))
+			emit(s.id, appendVecEntries(s.payload, 2, globalEntry))
 			haveGlobal = true
 		case secExport:
-			emit(s.id, appendVecEntry(s.payload, exportEntry))
+			emit(s.id, appendVecEntries(s.payload, 1, exportEntry))
 			haveExport = true
 		case secCode:
-			code, err := injectCode(s.payload, stopIdx)
+			code, err := injectCode(s.payload, stopIdx, budgetIdx)
 			if err != nil {
 				return nil, err
 			}
@@ -111,7 +133,7 @@ func injectStop(bin []byte) ([]byte, error) {
 		}
 	}
 	if !haveGlobal {
-		emit(secGlobal, append([]byte{1}, globalEntry...))
+		emit(secGlobal, append([]byte{2}, globalEntry...))
 	}
 	if !haveExport {
 		emit(secExport, append([]byte{1}, exportEntry...))
@@ -119,9 +141,15 @@ func injectStop(bin []byte) ([]byte, error) {
 	return out, nil
 }
 
+// yieldEvery is how many loop iterations run between two exits to Go:
+// large enough that the exit (~50 ns) is noise, small enough that it comes
+// within microseconds.
+const yieldEvery = 1000
+
 const (
 	secCustom    = 0
 	secImport    = 2
+	secMemory    = 5
 	secGlobal    = 6
 	secExport    = 7
 	secCode      = 10
@@ -141,17 +169,18 @@ func order(id byte) int {
 	return int(id) * 10
 }
 
-func appendVecEntry(vec []byte, entry []byte) []byte {
+func appendVecEntries(vec []byte, count uint32, entries []byte) []byte {
 	r := reader{b: vec}
 	n := r.u32()
-	out := appendU32(nil, n+1)
+	out := appendU32(nil, n+count)
 	out = append(out, vec[r.i:]...)
-	return append(out, entry...)
+	return append(out, entries...)
 }
 
-func countImportedGlobals(p []byte) (uint32, error) {
+// countImports returns the number of imported globals and whether a memory
+// is imported.
+func countImports(p []byte) (globals uint32, memory bool, err error) {
 	r := reader{b: p}
-	var globals uint32
 	for n := r.u32(); n > 0 && r.err == nil; n-- {
 		r.name()
 		r.name()
@@ -163,6 +192,7 @@ func countImportedGlobals(p []byte) (uint32, error) {
 			r.limits()
 		case 0x02: // memory
 			r.limits()
+			memory = true
 		case 0x03: // global
 			r.byte()
 			r.byte()
@@ -171,19 +201,30 @@ func countImportedGlobals(p []byte) (uint32, error) {
 			r.byte()
 			r.u32()
 		default:
-			return 0, fmt.Errorf("unknown import kind %#x", kind)
+			return 0, false, fmt.Errorf("unknown import kind %#x", kind)
 		}
 	}
 	if r.err != nil {
-		return 0, errors.New("malformed import section")
+		return 0, false, errors.New("malformed import section")
 	}
-	return globals, nil
+	return globals, memory, nil
 }
 
-func injectCode(p []byte, stopIdx uint32) ([]byte, error) {
-	check := []byte{0x23} // global.get $stop; if; unreachable; end
-	check = appendU32(check, stopIdx)
-	check = append(check, 0x04, 0x40, 0x00, 0x0b)
+func injectCode(p []byte, stopIdx, budgetIdx uint32) ([]byte, error) {
+	getBudget := appendU32([]byte{0x23}, budgetIdx)
+	setBudget := appendU32([]byte{0x24}, budgetIdx)
+	var check []byte
+	check = append(check, getBudget...)
+	check = append(check, 0x45, 0x04, 0x40)             // i32.eqz if
+	check = append(check, 0x41, 0x00, 0x40, 0x00, 0x1a) // i32.const 0 memory.grow drop
+	check = appendU32(append(check, 0x23), stopIdx)
+	check = append(check, 0x04, 0x40, 0x00, 0x0b) // if unreachable end
+	check = appendI32(append(check, 0x41), yieldEvery)
+	check = append(check, setBudget...)
+	check = append(check, 0x0b) // end
+	check = append(check, getBudget...)
+	check = append(check, 0x41, 0x01, 0x6b) // i32.const 1 i32.sub
+	check = append(check, setBudget...)
 
 	r := reader{b: p}
 	n := r.u32()
@@ -370,6 +411,15 @@ func (r *reader) blocktype() {
 
 func appendU32(b []byte, v uint32) []byte {
 	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}
+
+// appendI32 appends a non-negative signed LEB128 number.
+func appendI32(b []byte, v int32) []byte {
+	for v >= 0x40 {
 		b = append(b, byte(v)|0x80)
 		v >>= 7
 	}

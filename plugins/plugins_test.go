@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -91,7 +92,9 @@ func TestFailures(t *testing.T) {
 	for _, g := range guests {
 		t.Run(g.name, func(t *testing.T) {
 			h, logs := newHost(t, enforceStop)
-			mod := func(pc *config.Plugin) { pc.Memory = 32 << 20 }
+			// A generous timeout: under the race detector, growing to the
+			// memory limit takes a while.
+			mod := func(pc *config.Plugin) { pc.Memory = 16 << 20; pc.Timeout = 500 * time.Millisecond }
 			p := load(t, h, "faulty", g.src, nil, mod)
 			lenient := load(t, h, "lenient", g.src, nil, func(pc *config.Plugin) { mod(pc); pc.OnError = "allow" })
 			bystander := load(t, h, "bystander", g.src, nil, nil)
@@ -107,8 +110,8 @@ func TestFailures(t *testing.T) {
 					t.Errorf("%s: got %+v, want %+v", c.route, got, want)
 				}
 				if c.route == "loop" {
-					if d := time.Since(start); d > 2*time.Second {
-						t.Errorf("loop stopped after %v; timeout is 50ms", d)
+					if d := time.Since(start); d > 5*time.Second {
+						t.Errorf("loop stopped after %v; timeout is 500ms", d)
 					}
 				}
 				if n := w.f(p.Stats().Failures); n != before+1 {
@@ -232,5 +235,31 @@ func TestNativePolicy(t *testing.T) {
 	})
 	if got := p.HandleMessage(ctx, &MessageInput{Envelope: []byte(`{"a":1}`)}); string(got.Payload) != `{"A":1}` || p.Name() != "upper" {
 		t.Fatalf("got %+v", got)
+	}
+}
+
+// TestLoopYields: a spinning guest must not stall the Go runtime. Native
+// code cannot be preempted, so without the injected exits to Go a
+// stop-the-world (here forced by runtime.GC on a single P) would wait for
+// the loop forever and the watchdog could never run to stop it.
+func TestLoopYields(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for _, g := range guests {
+		t.Run(g.name, func(t *testing.T) {
+			h, _ := newHost(t, enforceStop)
+			p := load(t, h, "spin", g.src, nil, func(pc *config.Plugin) { pc.Timeout = 100 * time.Millisecond })
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for range 20 {
+					runtime.GC()
+					time.Sleep(5 * time.Millisecond)
+				}
+			}()
+			if got := p.HandleMessage(ctx, msg("loop")); got.Code != CodePluginError || p.Stats().Failures.Timeout != 1 {
+				t.Errorf("got %+v, stats %+v", got, p.Stats())
+			}
+			<-done
+		})
 	}
 }
