@@ -19,6 +19,7 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/switchboard-rt/switchboard/plugins"
 	"github.com/switchboard-rt/switchboard/router/config"
 )
 
@@ -42,6 +43,7 @@ var (
 // authenticator checks tokens against the auth block.
 type authenticator struct {
 	cfg       config.Auth
+	connect   []plugins.ConnectPolicy // run first; one may identify the user
 	parser    *jwt.Parser
 	secret    []byte
 	publicKey any         // from public_key (PEM)
@@ -49,14 +51,17 @@ type authenticator struct {
 	stop      context.CancelFunc
 }
 
-func newAuthenticator(cfg config.Auth, log *slog.Logger) (*authenticator, error) {
-	a := &authenticator{cfg: cfg, stop: func() {}}
+func newAuthenticator(cfg config.Auth, connect []plugins.ConnectPolicy, log *slog.Logger) (*authenticator, error) {
+	a := &authenticator{cfg: cfg, connect: connect, stop: func() {}}
 	if !cfg.Enabled {
 		return a, nil
 	}
 	j := cfg.JWT
 	if j == nil {
-		return nil, errors.New("auth: no jwt block; add `jwt { secret = ... }`")
+		if len(connect) == 0 {
+			return nil, errors.New("auth: nothing verifies tokens; add `jwt { secret = ... }` or connect plugins")
+		}
+		return a, nil
 	}
 	for _, alg := range j.Algorithms {
 		if strings.HasPrefix(alg, "HS") && j.Secret == "" {
@@ -164,6 +169,24 @@ func (a *authenticator) authenticate(r *http.Request) (identity, error) {
 	if !a.cfg.Enabled {
 		return identity{userID: "anon-" + randomID()}, nil
 	}
+	// Connect plugins go first: one may refuse the request, or identify
+	// the user itself (an API key, say); one that accepts without a user
+	// leaves the decision to the next, then to the JWT.
+	if len(a.connect) > 0 {
+		in := connectInput(r)
+		for _, p := range a.connect {
+			v := p.HandleConnect(r.Context(), in)
+			if !v.Accept {
+				return identity{}, fmt.Errorf("plugin %s refused the connection: %s %s", p.Name(), v.Code, v.Reason)
+			}
+			if v.UserID != "" {
+				return identity{userID: v.UserID, claims: v.Claims}, nil
+			}
+		}
+		if a.cfg.JWT == nil {
+			return identity{}, errors.New("no connect plugin identified the user")
+		}
+	}
 	tok, ok := findToken(a.cfg.TokenFrom, r)
 	if tok == "" {
 		if ok {
@@ -175,6 +198,9 @@ func (a *authenticator) authenticate(r *http.Request) (identity, error) {
 }
 
 func (a *authenticator) verify(tok string) (identity, error) {
+	if a.parser == nil {
+		return identity{}, errors.New("tokens are not accepted: no jwt block")
+	}
 	claims := jwt.MapClaims{}
 	if _, err := a.parser.ParseWithClaims(tok, claims, a.key); err != nil {
 		return identity{}, err

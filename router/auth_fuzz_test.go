@@ -26,7 +26,7 @@ func FuzzAuthenticate(f *testing.F) {
 			{Kind: config.TokenHeader, Name: "Authorization"}, {Kind: config.TokenSubprotocol},
 		},
 		JWT: &config.JWT{Algorithms: []string{"HS256"}, Secret: "fuzz-secret"},
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		f.Fatal(err)
 	}

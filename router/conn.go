@@ -34,9 +34,12 @@ type conn struct {
 	id     string
 	userID string
 	claims map[string]any
-	remote string
-	net    net.Conn
-	router *Router
+	// claimsJSON is claims encoded once, for WASM plugins; nil when no
+	// plugin runs.
+	claimsJSON []byte
+	remote     string
+	net        net.Conn
+	router     *Router
 
 	mu      sync.Mutex
 	queue   [][]byte // frames waiting, each a complete WebSocket frame
@@ -180,6 +183,34 @@ func (c *conn) abort() {
 	c.queue = nil
 	c.mu.Unlock()
 	_ = c.net.Close()
+}
+
+// maxFrameHeader is the largest server frame header: room the outbound
+// encoder leaves in front of a payload so the frame needs no copy.
+const maxFrameHeader = 10
+
+// frameInPlace turns buf, a payload after maxFrameHeader bytes of
+// headroom, into a complete frame by writing the header just before the
+// payload.
+func frameInPlace(buf []byte, opcode byte) []byte {
+	payload := buf[maxFrameHeader:]
+	n := len(payload)
+	var h int
+	switch {
+	case n < 126:
+		h = 2
+		buf[maxFrameHeader-1] = byte(n)
+	case n <= 0xFFFF:
+		h = 4
+		buf[maxFrameHeader-3] = 126
+		binary.BigEndian.PutUint16(buf[maxFrameHeader-2:], uint16(n))
+	default:
+		h = 10
+		buf[maxFrameHeader-9] = 127
+		binary.BigEndian.PutUint64(buf[maxFrameHeader-8:], uint64(n))
+	}
+	buf[maxFrameHeader-h] = 0x80 | opcode // FIN
+	return buf[maxFrameHeader-h:]
 }
 
 // encodeFrame builds a complete unmasked server frame for payload, so the

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 	"unicode/utf8"
@@ -83,6 +84,10 @@ func TestEncodeFrameLengths(t *testing.T) {
 		}
 		if len(f) != hdr+n || f[0] != 0x81 {
 			t.Fatalf("n=%d: len %d header %x", n, len(f), f[:2])
+		}
+		buf := append(make([]byte, maxFrameHeader), make([]byte, n)...)
+		if g := frameInPlace(buf, opText); !bytes.Equal(g, f) {
+			t.Fatalf("n=%d: frameInPlace header %x, encodeFrame %x", n, g[:4], f[:4])
 		}
 	}
 }

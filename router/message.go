@@ -10,6 +10,8 @@ type Message struct {
 	ConnID  string         // the sender's connection id
 	Claims  map[string]any // the sender's token claims (nil when anonymous)
 	Remote  string         // the sender's remote address
+
+	claimsJSON []byte // Claims encoded once per connection, for WASM plugins
 }
 
 // Action is what a policy decides for a message.

@@ -30,7 +30,8 @@ func (r *Router) authMessage(c *conn, env *envelope, pending bool) {
 		c.mu.Lock()
 		c.pending = false
 		c.mu.Unlock()
-		c.userID, c.claims = id.userID, r.claimsToKeep(id.claims)
+		c.userID = id.userID
+		c.claims, c.claimsJSON = r.keptClaims(id.claims)
 		c.setExpiry(id.expires)
 		r.admit(c)
 		if env.id != nil {
@@ -48,7 +49,7 @@ func (r *Router) authMessage(c *conn, env *envelope, pending bool) {
 		c.sendError(&Error{Code: CodeAuthFailed, Message: err.Error()}, env.id)
 		return
 	}
-	c.claims = r.claimsToKeep(id.claims)
+	c.claims, c.claimsJSON = r.keptClaims(id.claims)
 	c.setExpiry(id.expires)
 	if env.id != nil {
 		c.send(encodeFrame(opText, ackFrame(env.id)))
@@ -222,7 +223,14 @@ func (r *Router) handle(c *conn, data []byte) {
 			return
 		}
 	}
-	if err := r.run(c, rt, &env, data, 0); err != nil {
+	d, err := r.decide(c, rt, &env, data, 0, false)
+	if err == nil {
+		err = r.apply(c, d)
+	}
+	if err != nil {
+		if d.route != nil {
+			rt = d.route // rerouted: count it where it was decided
+		}
 		r.reject(c, rt, err, env.id)
 		return
 	}
@@ -243,150 +251,160 @@ func (r *Router) reject(c *conn, rt *route, e *Error, id []byte) {
 	c.sendError(e, id)
 }
 
-// run applies the route's policies, then its action or delivery.
-func (r *Router) run(c *conn, rt *route, env *envelope, data []byte, hops int) *Error {
+// decision is what a route decided for one message. It is computed
+// without touching the hub, so Evaluate can report it and handle can carry
+// it out.
+type decision struct {
+	action  string // "deliver", "drop", "join" or "leave"
+	to      string // deliver: one of the config.To* targets
+	name    string // the room (deliver to a room, join, leave) or the user (deliver to a user)
+	exclude bool   // deliver: not to the sender
+	frame   []byte // deliver: the outbound frame, header included
+	payload []byte // deliver: the frame's JSON, a slice of frame
+	route   *route // the route that decided (after reroutes)
+}
+
+// decide applies the route's policies and works out the action or the
+// delivery. offline (Evaluate) skips the checks that need the hub.
+func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int, offline bool) (decision, *Error) {
 	var target string // a reroute's target, "" for the route's own
 	out := env
-	for _, p := range rt.policies {
-		var start time.Time
-		if p.seconds != nil {
-			start = time.Now()
-		}
-		v := p.HandleMessage(context.Background(), &Message{
-			Type: rt.cfg.Type, Payload: data, UserID: c.userID, ConnID: c.id, Claims: c.claims, Remote: c.remote,
-		})
-		if p.seconds != nil {
-			p.seconds.Observe(time.Since(start).Seconds())
-		}
-		switch v.Action {
-		case Allow:
-		case Reject:
-			code := v.Code
-			if code == "" {
-				code = "rejected"
+	if len(rt.policies) > 0 {
+		msg := &Message{Type: rt.cfg.Type, UserID: c.userID, ConnID: c.id, Claims: c.claims, Remote: c.remote, claimsJSON: c.claimsJSON}
+		for _, p := range rt.policies {
+			var start time.Time
+			if p.seconds != nil {
+				start = time.Now()
 			}
-			return &Error{Code: code, Message: v.Reason, plugin: p.name}
-		case Drop:
-			return nil
-		case Transform:
-			next := new(envelope)
-			if err := parseEnvelope(v.Payload, next); err != nil {
-				next.release()
-				r.log.Warn("plugin output is not a JSON envelope", "plugin", p.name, "route", rt.cfg.Type, "err", err.Message)
-				return &Error{Code: CodeBadPayload, Message: "plugin " + p.name + " produced an invalid message"}
+			msg.Payload = data
+			v := p.HandleMessage(context.Background(), msg)
+			if p.seconds != nil {
+				p.seconds.Observe(time.Since(start).Seconds())
 			}
-			defer next.release()
-			out, data = next, v.Payload
-		case Reroute:
-			if name, ok := strings.CutPrefix(v.Target, "route:"); ok {
-				nrt := r.routes[name]
-				if nrt == nil {
-					return &Error{Code: CodeUnknownType, Message: "plugin " + p.name + " rerouted to unknown route " + quote(name)}
+			switch v.Action {
+			case Allow:
+			case Reject:
+				code := v.Code
+				if code == "" {
+					code = "rejected"
 				}
-				if hops >= maxReroutes {
-					return &Error{Code: CodeTooManyReroute, Message: "message rerouted too many times"}
+				return decision{}, &Error{Code: code, Message: v.Reason, plugin: p.name}
+			case Drop:
+				return decision{action: "drop", route: rt}, nil
+			case Transform:
+				next := new(envelope)
+				if err := parseEnvelope(v.Payload, next); err != nil {
+					next.release()
+					r.log.Warn("plugin output is not a JSON envelope", "plugin", p.name, "route", rt.cfg.Type, "err", err.Message)
+					return decision{}, &Error{Code: CodeBadPayload, Message: "plugin " + p.name + " produced an invalid message", plugin: p.name}
 				}
-				return r.run(c, nrt, out, data, hops+1)
+				defer next.release()
+				out, data = next, v.Payload
+			case Reroute:
+				if name, ok := strings.CutPrefix(v.Target, "route:"); ok {
+					nrt := r.routes[name]
+					if nrt == nil {
+						return decision{}, &Error{Code: CodeUnknownType, Message: "plugin " + p.name + " rerouted to unknown route " + quote(name), plugin: p.name}
+					}
+					if hops >= maxReroutes {
+						return decision{}, &Error{Code: CodeTooManyReroute, Message: "message rerouted too many times", plugin: p.name}
+					}
+					return r.decide(c, nrt, out, data, hops+1, offline)
+				}
+				target = v.Target
 			}
-			target = v.Target
 		}
 	}
-	switch rt.cfg.Action {
-	case "join":
-		return r.join(c, rt.cfg, out)
-	case "leave":
-		return r.leave(c, rt.cfg, out)
+	rc := rt.cfg
+	d := decision{action: rc.Action, route: rt}
+	if rc.Action == "join" || rc.Action == "leave" {
+		d.name = c.eval(rc.Room, out)
+		if d.name == "" {
+			return decision{}, &Error{Code: CodeMissingTarget, Message: "no room to " + rc.Action}
+		}
+		if strings.HasPrefix(d.name, userRoomPrefix) {
+			return decision{}, &Error{Code: CodeForbidden, Message: "rooms starting with " + quote(userRoomPrefix) + " are reserved"}
+		}
+		return d, nil
 	}
-	return r.deliver(c, rt.cfg, out, target)
-}
-
-func (r *Router) join(c *conn, rc *config.Route, env *envelope) *Error {
-	name := c.eval(rc.Room, env)
-	if name == "" {
-		return &Error{Code: CodeMissingTarget, Message: "no room to join"}
-	}
-	if strings.HasPrefix(name, userRoomPrefix) {
-		return &Error{Code: CodeForbidden, Message: "rooms starting with " + quote(userRoomPrefix) + " are reserved"}
-	}
-	joined, first, full := r.hub.join(c, name, r.cfg.Limits.RoomsPerConnection)
-	if full {
-		return &Error{Code: CodeTooManyRooms, Message: "this connection is in too many rooms; leave one first"}
-	}
-	c.send(encodeFrame(opText, systemEvent("room_joined", name, "")))
-	if joined && first {
-		r.hub.toRoom(name, encodeFrame(opText, systemEvent("user_joined", name, c.userID)), c)
-	}
-	return nil
-}
-
-func (r *Router) leave(c *conn, rc *config.Route, env *envelope) *Error {
-	name := c.eval(rc.Room, env)
-	if strings.HasPrefix(name, userRoomPrefix) {
-		return &Error{Code: CodeForbidden, Message: "rooms starting with " + quote(userRoomPrefix) + " are reserved"}
-	}
-	left, last := r.hub.leave(c, name)
-	if !left {
-		return &Error{Code: CodeNotMember, Message: "not a member of room " + quote(name)}
-	}
-	c.send(encodeFrame(opText, systemEvent("room_left", name, "")))
-	if last {
-		r.hub.toRoom(name, encodeFrame(opText, systemEvent("user_left", name, c.userID)), nil)
-	}
-	return nil
-}
-
-// deliver encodes the outbound frame once and queues it for every
-// recipient. target, when set by a reroute, replaces the route's own.
-func (r *Router) deliver(c *conn, rc *config.Route, env *envelope, target string) *Error {
-	d := rc.Deliver
-	if d == nil || (d.To == config.ToNone && target == "") {
-		return nil
-	}
-	to, name := d.To, ""
+	dl := rc.Deliver
+	d.action, d.to, d.exclude = "deliver", dl.To, dl.ExcludeSender
 	switch {
-	case target == "sender", target == "broadcast":
-		to = target
+	case target == config.ToSender, target == config.ToBroadcast:
+		d.to = target
 	case strings.HasPrefix(target, "room:"):
-		to, name = config.ToRoom, target[len("room:"):]
+		d.to, d.name = config.ToRoom, target[len("room:"):]
 	case strings.HasPrefix(target, "user:"):
-		to, name = config.ToRoom, target // a user's room
+		d.to, d.name = config.ToUser, target[len("user:"):]
 	case target != "":
-		return &Error{Code: CodeMissingTarget, Message: "unknown reroute target " + quote(target)}
-	case to == config.ToRoom:
-		name = c.eval(d.Room, env)
-		if name == "" {
-			return &Error{Code: CodeMissingTarget, Message: "no room to deliver to"}
+		return decision{}, &Error{Code: CodeMissingTarget, Message: "unknown reroute target " + quote(target)}
+	case d.to == config.ToNone:
+		return d, nil
+	case d.to == config.ToRoom:
+		d.name = c.eval(dl.Room, out)
+		if d.name == "" {
+			return decision{}, &Error{Code: CodeMissingTarget, Message: "no room to deliver to"}
 		}
-		if d.RequireMember && !r.hub.isMember(c, name) {
-			return &Error{Code: CodeNotMember, Message: "join room " + quote(name) + " before sending to it"}
+		if dl.RequireMember && !offline && !r.hub.isMember(c, d.name) {
+			return decision{}, &Error{Code: CodeNotMember, Message: "join room " + quote(d.name) + " before sending to it"}
 		}
-	case to == config.ToUser:
-		user := c.eval(d.User, env)
-		if user == "" {
-			return &Error{Code: CodeMissingTarget, Message: "no user to deliver to"}
+	case d.to == config.ToUser:
+		d.name = c.eval(dl.User, out)
+		if d.name == "" {
+			return decision{}, &Error{Code: CodeMissingTarget, Message: "no user to deliver to"}
 		}
-		to, name = config.ToRoom, userRoomPrefix+user
 	}
 	fields := rc.Schema
-	if env.obj == nil {
+	if out.obj == nil {
 		fields = nil
 	}
-	frame := encodeFrame(opText, appendOutbound(nil, d.As, env.obj, fields, c.userID, time.Now().UnixMilli(), r.nextID()))
-	var skip *conn
-	if d.ExcludeSender {
-		skip = c
-	}
-	n := 1
-	switch to {
-	case config.ToRoom:
-		n = r.hub.toRoom(name, frame, skip)
-	case config.ToSender:
-		c.send(frame)
-	case config.ToBroadcast:
-		n = r.hub.toAll(frame, skip)
-	}
-	if rt := r.routes[rc.Type]; rt.deliveries != nil {
-		rt.deliveries.Add(float64(n))
+	buf := appendOutbound(make([]byte, maxFrameHeader, 256), dl.As, out.obj, fields, c.userID, time.Now().UnixMilli(), r.nextID())
+	d.frame = frameInPlace(buf, opText)
+	d.payload = buf[maxFrameHeader:]
+	return d, nil
+}
+
+// apply carries out a decision for the message c sent.
+func (r *Router) apply(c *conn, d decision) *Error {
+	switch d.action {
+	case "join":
+		joined, first, full := r.hub.join(c, d.name, r.cfg.Limits.RoomsPerConnection)
+		if full {
+			return &Error{Code: CodeTooManyRooms, Message: "this connection is in too many rooms; leave one first"}
+		}
+		c.send(encodeFrame(opText, systemEvent("room_joined", d.name, "")))
+		if joined && first {
+			r.hub.toRoom(d.name, encodeFrame(opText, systemEvent("user_joined", d.name, c.userID)), c)
+		}
+	case "leave":
+		left, last := r.hub.leave(c, d.name)
+		if !left {
+			return &Error{Code: CodeNotMember, Message: "not a member of room " + quote(d.name)}
+		}
+		c.send(encodeFrame(opText, systemEvent("room_left", d.name, "")))
+		if last {
+			r.hub.toRoom(d.name, encodeFrame(opText, systemEvent("user_left", d.name, c.userID)), nil)
+		}
+	case "deliver":
+		var skip *conn
+		if d.exclude {
+			skip = c
+		}
+		n := 0
+		switch d.to {
+		case config.ToRoom:
+			n = r.hub.toRoom(d.name, d.frame, skip)
+		case config.ToUser:
+			n = r.hub.toRoom(userRoomPrefix+d.name, d.frame, skip)
+		case config.ToSender:
+			c.send(d.frame)
+			n = 1
+		case config.ToBroadcast:
+			n = r.hub.toAll(d.frame, skip)
+		}
+		if d.route.deliveries != nil {
+			d.route.deliveries.Add(float64(n))
+		}
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/lxzan/gws"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-rt/switchboard/plugins"
 	"github.com/switchboard-rt/switchboard/router/config"
 )
 
@@ -78,8 +79,10 @@ type Router struct {
 	stop          chan struct{}
 	wg            sync.WaitGroup
 	connects      ipLimiter
-	m             *metrics // nil without WithMetrics
-	keepClaims    bool     // a route expression or a policy reads claims
+	m             *metrics      // nil without WithMetrics
+	host          *plugins.Host // nil without WASM plugins
+	keepClaims    bool          // a route expression or a policy reads claims
+	hasWasm       bool          // some route runs a WASM plugin (which reads claims as JSON)
 }
 
 type route struct {
@@ -106,23 +109,27 @@ func New(cfg *Config, opts ...Option) (*Router, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	auth, err := newAuthenticator(cfg.Auth, o.logger)
-	if err != nil {
-		return nil, err
-	}
 	r := &Router{
 		cfg:      cfg,
 		log:      o.logger,
-		auth:     auth,
 		routes:   make(map[string]*route, len(cfg.Routes)),
 		hub:      newHub(),
 		node:     randomID()[:8],
 		stop:     make(chan struct{}),
 		connects: ipLimiter{rate: cfg.Limits.ConnectRate},
 	}
+	policies, connect, err := r.loadPlugins(&o)
+	if err == nil {
+		r.auth, err = newAuthenticator(cfg.Auth, connect, o.logger)
+	}
+	if err != nil {
+		r.closePlugins()
+		return nil, err
+	}
 	if o.metrics != nil {
 		r.m = newMetrics(o.metrics)
 	}
+	r.keepClaims = len(connect) > 0
 	for _, rc := range cfg.Routes {
 		rt := &route{cfg: rc}
 		if r.m != nil {
@@ -130,9 +137,14 @@ func New(cfg *Config, opts ...Option) (*Router, error) {
 			rt.deliveries = r.m.deliveries.WithLabelValues(rc.Type)
 		}
 		for _, name := range rc.Plugins {
-			p, ok := o.policies[name]
+			p, ok := policies[name]
 			if !ok {
+				r.closePlugins()
+				r.auth.stop()
 				return nil, fmt.Errorf("route %q: plugin %q is not available", rc.Type, name)
+			}
+			if _, ok := p.(wasmPolicy); ok {
+				r.hasWasm = true
 			}
 			np := namedPolicy{name: name, Policy: p}
 			if r.m != nil {
@@ -217,15 +229,21 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	c := &conn{
 		id:      randomID(),
 		userID:  id.userID,
-		claims:  r.claimsToKeep(id.claims),
 		remote:  req.RemoteAddr,
 		net:     ws.NetConn(),
 		router:  r,
 		pending: pending,
 	}
+	c.claims, c.claimsJSON = r.keptClaims(id.claims)
 	c.setExpiry(id.expires)
 	ws.Session().(*session).c = c
 	go ws.ReadLoop()
+}
+
+func (r *Router) closePlugins() {
+	if r.host != nil {
+		_ = r.host.Close(context.Background())
+	}
 }
 
 // readsClaims reports whether a route's expressions use user.claims.
@@ -245,15 +263,6 @@ func readsClaims(rc *config.Route) bool {
 		}
 	}
 	return false
-}
-
-// claimsToKeep drops a token's claims when nothing will read them: an
-// idle connection should not carry a decoded map it never uses.
-func (r *Router) claimsToKeep(claims map[string]any) map[string]any {
-	if !r.keepClaims {
-		return nil
-	}
-	return claims
 }
 
 func offersSubprotocol(req *http.Request) bool {
@@ -316,6 +325,7 @@ func (r *Router) Close(ctx context.Context) error {
 	close(r.stop)
 	r.wg.Wait()
 	r.auth.stop()
+	defer r.closePlugins()
 	var all []*conn
 	r.hub.each(func(c *conn) { all = append(all, c) })
 	for _, c := range all {

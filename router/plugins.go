@@ -1,0 +1,93 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/switchboard-rt/switchboard/plugins"
+	"github.com/switchboard-rt/switchboard/sdk/abi"
+)
+
+// wasmPolicy runs a WebAssembly plugin as a route's policy.
+type wasmPolicy struct{ p *plugins.Plugin }
+
+func (w wasmPolicy) HandleMessage(ctx context.Context, m *Message) Verdict {
+	claims := m.claimsJSON
+	if claims == nil && m.Claims != nil {
+		claims, _ = json.Marshal(m.Claims)
+	}
+	v := w.p.HandleMessage(ctx, &plugins.MessageInput{
+		Envelope: m.Payload, Route: m.Type, UserID: m.UserID, ConnID: m.ConnID, RemoteAddr: m.Remote, Claims: claims,
+	})
+	out := Verdict{Code: v.Code, Reason: v.Reason, Payload: v.Payload, Target: v.Target}
+	switch v.Action {
+	case plugins.Allow:
+		out.Action = Allow
+	case plugins.Reject:
+		out.Action = Reject
+	case plugins.Transform:
+		out.Action = Transform
+	case plugins.Drop:
+		out.Action = Drop
+	case plugins.Reroute:
+		out.Action = Reroute
+	default: // the host validates actions; refuse anything else all the same
+		out = Verdict{Action: Reject, Code: plugins.CodePluginError, Reason: "plugin returned an unknown action"}
+	}
+	return out
+}
+
+// loadPlugins compiles the config's WASM plugins and checks that its
+// native ones were given with WithPolicy.
+func (r *Router) loadPlugins(o *options) (map[string]Policy, []plugins.ConnectPolicy, error) {
+	policies := map[string]Policy{}
+	for name, p := range o.policies {
+		policies[name] = p
+	}
+	wasm := map[string]*plugins.Plugin{}
+	for _, pc := range r.cfg.Plugins {
+		if pc.Native {
+			if policies[pc.Name] == nil {
+				return nil, nil, fmt.Errorf("plugin %q is native: pass it to router.New with router.WithPolicy(%q, ...)", pc.Name, pc.Name)
+			}
+			continue
+		}
+		if r.host == nil {
+			r.host = plugins.NewHost(plugins.HostOptions{Logger: r.log})
+		}
+		p, err := r.host.Load(context.Background(), pc)
+		if err != nil {
+			return nil, nil, err
+		}
+		wasm[pc.Name] = p
+		policies[pc.Name] = wasmPolicy{p}
+	}
+	var connect []plugins.ConnectPolicy
+	for _, name := range r.cfg.Auth.Plugins {
+		p := wasm[name]
+		if p == nil || !p.HandlesConnect() {
+			return nil, nil, fmt.Errorf("auth: plugin %q has no connect handler (a connect-phase plugin exports %q)", name, abi.ExportConnect)
+		}
+		connect = append(connect, p)
+	}
+	return policies, connect, nil
+}
+
+// connectInput describes the upgrade request to connect-phase plugins.
+func connectInput(req *http.Request) *plugins.ConnectInput {
+	var protos []string
+	for _, h := range req.Header.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(h, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				protos = append(protos, p)
+			}
+		}
+	}
+	return &plugins.ConnectInput{
+		Method: req.Method, Path: req.URL.Path, RemoteAddr: req.RemoteAddr,
+		Header: req.Header, Query: req.URL.Query(), Cookies: req.Cookies(), Subprotocols: protos,
+	}
+}
