@@ -119,3 +119,83 @@ route "typing_stop" {
     exclude_sender = true
   }
 }
+
+# Policy tests: `switchboard test` runs them against the routes above,
+# offline. The sender counts as a member of the rooms it sends to.
+
+test "send_message goes to the room as message_received" {
+  user = "alice"
+  send = { type = "send_message", roomId = "lobby", text = "hello", replyTo = "m1" }
+  expect {
+    verdict = "deliver"
+    to      = "room"
+    room    = "lobby"
+    fields  = { type = "message_received", roomId = "lobby", userId = "alice", text = "hello", replyTo = "m1" }
+  }
+}
+
+test "the sender cannot be spoofed" {
+  user = "alice"
+  send = { type = "send_message", roomId = "lobby", text = "hi", userId = "mallory" }
+  expect {
+    fields = { userId = "alice" }
+  }
+}
+
+test "text over 2000 characters is refused" {
+  send = { type = "send_message", roomId = "lobby", text = format("%02001d", 0) }
+  expect {
+    verdict = "reject"
+    code    = "invalid_field"
+  }
+}
+
+test "empty text is refused" {
+  send = { type = "send_message", roomId = "lobby", text = "" }
+  expect {
+    verdict = "reject"
+    code    = "invalid_field"
+  }
+}
+
+test "join_room joins the room" {
+  send = { type = "join_room", roomId = "lobby" }
+  expect {
+    verdict = "join"
+    room    = "lobby"
+  }
+}
+
+test "another user's private room cannot be joined" {
+  send = { type = "join_room", roomId = "user:bob" }
+  expect {
+    verdict = "reject"
+    code    = "forbidden"
+  }
+}
+
+test "leave_room leaves the room" {
+  send = { type = "leave_room", roomId = "lobby" }
+  expect {
+    verdict = "leave"
+    room    = "lobby"
+  }
+}
+
+test "typing_start is relayed with the sender" {
+  user = "bob"
+  send = { type = "typing_start", roomId = "lobby" }
+  expect {
+    to     = "room"
+    room   = "lobby"
+    fields = { type = "typing_start", userId = "bob" }
+  }
+}
+
+test "unknown types are refused" {
+  send = { type = "shout" }
+  expect {
+    verdict = "reject"
+    code    = "unknown_type"
+  }
+}

@@ -3,6 +3,8 @@
 //	switchboard serve    [-c FILE] [--listen ADDR]   run the router
 //	switchboard validate [-c FILE]                   check a config, print every problem
 //	switchboard token    --sub USER [--ttl 1h]       print a JWT for the configured secret
+//	switchboard test     [-c FILE] [-v] [-run TEXT]  run the config's policy tests offline
+//	switchboard bench    fanout|idle|connect         load-test a server
 package main
 
 import (
@@ -17,6 +19,7 @@ commands:
   serve     run the router (default config: ./router.hcl, else the built-in one)
   validate  check a config and print every problem found
   token     print a signed token for a user, for the configured JWT secret
+  test      run the config's test blocks against its routes and plugins, offline
   bench     load-test a server: fanout, idle or connect (see 'switchboard bench -h')
 
 Run 'switchboard <command> -h' for the flags of a command.
@@ -38,6 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return validate(args[1:], stdout, stderr)
 	case "token":
 		return token(args[1:], stdout, stderr)
+	case "test":
+		return test(args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":

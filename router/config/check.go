@@ -136,7 +136,7 @@ var (
 	actions       = []string{"join", "leave"}
 	fieldTypes    = []string{TypeString, TypeNumber, TypeBool, TypeObject, TypeArray}
 	targets       = []string{ToRoom, ToUser, ToSender, ToBroadcast, ToNone}
-	verdicts      = []string{"deliver", "reject", "drop"}
+	verdicts      = []string{"deliver", "reject", "drop", "join", "leave"}
 	// Types the server itself sends; a route or a delivered message of
 	// that type would be mistaken for the server's own frames.
 	reservedTypes = []string{"error", "ack", "connected"}

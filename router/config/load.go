@@ -169,6 +169,12 @@ func (d *decoder) functions() map[string]function.Function {
 		// trimspace drops the newline that editors leave at the end of a
 		// secret file: trimspace(file("jwt.secret")).
 		"trimspace": stdlib.TrimSpaceFunc,
+		// For test blocks that need long or built-up values.
+		"join":   stdlib.JoinFunc,
+		"range":  stdlib.RangeFunc,
+		"format": stdlib.FormatFunc,
+		"upper":  stdlib.UpperFunc,
+		"lower":  stdlib.LowerFunc,
 	}
 }
 

@@ -246,10 +246,10 @@ type Test struct {
 
 // TestExpect is `test { expect { ... } }`.
 type TestExpect struct {
-	Verdict string         // "deliver" (default), "reject" or "drop"
+	Verdict string         // "deliver" (default), "reject", "drop", "join" or "leave"
 	Code    string         // error code, for reject
 	To      string         // delivery target kind
-	Room    string         // room, for to = "room"
+	Room    string         // room, for to = "room", join and leave
 	User    string         // user, for to = "user"
 	Fields  map[string]any // fields the delivered payload must have
 }
