@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/switchboard-rt/switchboard/internal/wasmbuild"
 )
 
 var binary string
@@ -169,5 +172,45 @@ func TestServeDemoAndShutdown(t *testing.T) {
 	}
 	if d := time.Since(start); d > shutdownTimeout {
 		t.Fatalf("shutdown took %v", d)
+	}
+}
+
+func TestValidatePlugins(t *testing.T) {
+	wasm := wasmbuild.Build(t, "../../examples/plugins/nolinks")
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`plugin "missing" {
+  source = "nope.wasm"
+}
+plugin "not_wasm" {
+  source = "bad.hcl"
+}
+plugin "bad_config" {
+  source = %q
+  config = { allow = 42 }
+}
+plugin "good" {
+  source = %q
+  config = { allow = ["example.com"] }
+}
+route "x" {
+  plugins = [plugin.good]
+  deliver {
+    to = "sender"
+  }
+}
+`, wasm, wasm)
+	path := filepath.Join(dir, "bad.hcl")
+	os.WriteFile(path, []byte(cfg), 0o644)
+	_, errOut, code := switchboard(t, ".", nil, "validate", "-c", path)
+	if code != 1 {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+	for _, want := range []string{"bad.hcl:1,1-17: Plugin does not load", "no such file", "bad.hcl:4,", "not a WebAssembly module", "bad.hcl:7,", `plugin "bad_config"`} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("lacks %q:\n%s", want, errOut)
+		}
+	}
+	if strings.Contains(errOut, `plugin "good"`) {
+		t.Errorf("the good plugin was reported:\n%s", errOut)
 	}
 }
