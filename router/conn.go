@@ -45,8 +45,11 @@ type conn struct {
 	queue   [][]byte // frames waiting, each a complete WebSocket frame
 	spare   [][]byte // the other half of the double buffer
 	writing bool     // a writer goroutine is draining queue
-	closed  bool     // no more frames are accepted
-	closing bool     // a close frame is queued: close the socket once it is written
+	// writeDeadline is the socket's write deadline; only the writer
+	// goroutine (one at a time, by writing) touches it.
+	writeDeadline time.Time
+	closed        bool // no more frames are accepted
+	closing       bool // a close frame is queued: close the socket once it is written
 
 	// Owned by the hub's lock.
 	rooms map[string]struct{}
@@ -103,13 +106,20 @@ func (c *conn) flush() {
 		}
 		batch := c.queue
 		c.queue = c.spare[:0]
-		deadline := writeTimeout
-		if c.closing {
-			deadline = closeGrace
-		}
+		closing := c.closing
 		c.mu.Unlock()
 
-		_ = c.net.SetWriteDeadline(time.Now().Add(deadline))
+		// Re-arming the deadline costs a timer update per flush; a deadline
+		// between writeTimeout/2 and writeTimeout away bounds a stuck write
+		// just as well, so it is moved only once per writeTimeout/2.
+		now := time.Now()
+		switch {
+		case closing:
+			_ = c.net.SetWriteDeadline(now.Add(closeGrace))
+		case now.After(c.writeDeadline.Add(-writeTimeout / 2)):
+			c.writeDeadline = now.Add(writeTimeout)
+			_ = c.net.SetWriteDeadline(c.writeDeadline)
+		}
 		bufs := net.Buffers(batch)
 		_, err := bufs.WriteTo(c.net)
 		clear(batch) // frames are shared; let them go as soon as they are written

@@ -7,12 +7,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-rt/switchboard/internal/wasmbuild"
+
 	"github.com/switchboard-rt/switchboard/router/config"
 )
 
 // benchRoom builds a router with n members in room "r", each a real
 // loopback TCP connection whose far end is drained.
-func benchRoom(b *testing.B, n int, opts ...Option) (*Router, *conn) {
+func benchRoom(b *testing.B, n int, plugin string, opts ...Option) (*Router, *conn) {
 	b.Helper()
 	cfg := &config.Config{Server: config.Server{SendQueue: 1 << 20}, Routes: []*config.Route{{
 		Type: "send_message",
@@ -22,6 +24,10 @@ func benchRoom(b *testing.B, n int, opts ...Option) (*Router, *conn) {
 		},
 		Deliver: &config.Deliver{To: config.ToRoom, Room: &config.Expr{Parts: []config.ExprPart{{From: config.FromMsg, Path: []string{"roomId"}}}}, As: "message_received"},
 	}}}
+	if plugin != "" {
+		cfg.Plugins = []*config.Plugin{{Name: "no_links", Source: plugin, Config: map[string]any{"allow": []any{"example.com"}}}}
+		cfg.Routes[0].Plugins = []string{"no_links"}
+	}
 	r, err := New(cfg, opts...)
 	if err != nil {
 		b.Fatal(err)
@@ -59,16 +65,19 @@ func benchRoom(b *testing.B, n int, opts ...Option) (*Router, *conn) {
 // recipient.
 func BenchmarkFanout(b *testing.B) {
 	for _, n := range []int{10, 1000} {
-		b.Run("members="+itoa(n), func(b *testing.B) { benchFanout(b, n) })
+		b.Run("members="+itoa(n), func(b *testing.B) { benchFanout(b, n, "") })
 		b.Run("members="+itoa(n)+"/metrics", func(b *testing.B) {
 			// A registry per run: the benchmark function runs several times.
-			benchFanout(b, n, WithMetrics(prometheus.NewRegistry()))
+			benchFanout(b, n, "", WithMetrics(prometheus.NewRegistry()))
+		})
+		b.Run("members="+itoa(n)+"/nolinks", func(b *testing.B) {
+			benchFanout(b, n, wasmbuild.Build(b, "../examples/plugins/nolinks"))
 		})
 	}
 }
 
-func benchFanout(b *testing.B, n int, opts ...Option) {
-	r, sender := benchRoom(b, n, opts...)
+func benchFanout(b *testing.B, n int, plugin string, opts ...Option) {
+	r, sender := benchRoom(b, n, plugin, opts...)
 	msg := []byte(`{"type":"send_message","roomId":"r","text":"hello, this is a chat message of ordinary length"}`)
 	b.ReportAllocs()
 	b.ResetTimer()
