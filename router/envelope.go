@@ -42,6 +42,16 @@ type envelope struct {
 	id     []byte // raw JSON of "id" (a string or a number), nil when absent
 }
 
+// checkUTF8 refuses input that is not UTF-8. Text frames are checked by
+// gws (close 1007) before they reach parseEnvelope; messages that come
+// from elsewhere (Publish, Evaluate) are checked with this.
+func checkUTF8(data []byte) *Error {
+	if !utf8.Valid(data) {
+		return &Error{Code: CodeBadJSON, Message: "message is not valid UTF-8"}
+	}
+	return nil
+}
+
 // parseEnvelope parses a text frame. On failure it returns an error code
 // and a message for the client.
 func parseEnvelope(data []byte, env *envelope) *Error {

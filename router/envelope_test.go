@@ -28,6 +28,14 @@ func FuzzEnvelope(f *testing.F) {
 		{Name: "text", Type: config.TypeString, MaxLength: intp(2000)},
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if !utf8.Valid(data) {
+			// Text frames are UTF-8-checked by the transport (close 1007),
+			// Publish and Evaluate check it themselves (checkUTF8).
+			if checkUTF8(data) == nil {
+				t.Fatalf("checkUTF8 accepted %q", data)
+			}
+			return
+		}
 		var env envelope
 		defer env.release()
 		if err := parseEnvelope(data, &env); err != nil {

@@ -30,6 +30,9 @@ func (r *Router) Evaluate(ctx context.Context, userID string, claims map[string]
 	var env envelope
 	defer env.release()
 	reject := func(e *Error) Result { return Result{Verdict: "reject", Error: e} }
+	if err := checkUTF8(msg); err != nil {
+		return reject(err)
+	}
 	if err := parseEnvelope(msg, &env); err != nil {
 		return reject(err)
 	}

@@ -389,7 +389,11 @@ func (r *Router) serverFrame(msg any) ([]byte, error) {
 	}
 	var env envelope
 	defer env.release()
-	if e := parseEnvelope(raw, &env); e != nil {
+	e := checkUTF8(raw)
+	if e == nil {
+		e = parseEnvelope(raw, &env)
+	}
+	if e != nil {
 		return nil, fmt.Errorf("router: %s", e.Message)
 	}
 	return encodeFrame(opText, appendOutbound(nil, env.typ, env.obj, nil, "", time.Now().UnixMilli(), r.nextID())), nil
