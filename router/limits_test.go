@@ -91,7 +91,7 @@ close_after = -1`, ""))
 		s := startServer(t, limitsHCL(`message_rate = "1/m"
 close_after = 3`, ""))
 		c := s.dial("alice")
-		for i := 0; i < 6; i++ {
+		for i := 0; i < 4; i++ { // one passes, three errors, then the close
 			c.send(`{"type":"echo"}`)
 		}
 		c.expect("echo")
