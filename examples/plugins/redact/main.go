@@ -1,0 +1,359 @@
+// Command redact is a plugin that masks e-mail addresses and phone numbers
+// in the configured fields: "mail alice@example.com" is delivered as
+// "mail [email]", "call +1 (555) 123-4567" as "call [phone]".
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o redact.wasm ./examples/plugins/redact
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/switchboard-rt/switchboard/sdk"
+)
+
+// config is the plugin block's config.
+type config struct {
+	Fields []string `json:"fields"` // top-level string fields to redact; default ["text"]
+}
+
+var cfg config
+
+func init() {
+	sdk.HandleInit(func() error {
+		cfg = config{}
+		if err := decodeConfig(&cfg); err != nil {
+			return err
+		}
+		if cfg.Fields == nil {
+			cfg.Fields = []string{"text"}
+		}
+		if len(cfg.Fields) == 0 {
+			return errors.New(`fields: list at least one field, e.g. fields = ["text"]`)
+		}
+		for _, f := range cfg.Fields {
+			if f == "" || f == "type" {
+				return fmt.Errorf("fields: %q cannot be redacted; list the envelope's text fields, e.g. \"text\"", f)
+			}
+		}
+		return nil
+	})
+	sdk.HandleMessage(redactMessage)
+}
+
+func redactMessage(m *sdk.Message) sdk.Verdict {
+	env, changed, err := rewrite(m.Envelope(), cfg.Fields, redact)
+	if err != nil {
+		// The host checked the envelope is JSON: this is a bug here.
+		return sdk.Reject("redact_failed", err.Error())
+	}
+	if !changed {
+		return sdk.Allow()
+	}
+	sdk.Count("redacted", 1)
+	return sdk.Transform(env)
+}
+
+// The masks that replace what was found.
+const (
+	emailMask = "[email]"
+	phoneMask = "[phone]"
+)
+
+// redact returns s with e-mail addresses and phone numbers masked. It scans
+// bytes by hand rather than with package regexp, which would add to the
+// module and to every call (see README.md).
+func redact(s string) string {
+	var out []byte // nil until something is masked
+	last := 0      // s[last:] is not yet in out
+	for i := 0; i < len(s); {
+		start, end, mask := i, 0, ""
+		switch c := s[i]; {
+		case c == '@':
+			start, end = email(s, i)
+			mask = emailMask
+		case c == '+' || c == '(' || isDigit(c):
+			end = phone(s, i)
+			mask = phoneMask
+		}
+		if end == 0 {
+			// Skip the rest of the word, or of the run of digits and
+			// separators: no match starts inside one.
+			skip := isAlnum
+			if mask == phoneMask {
+				skip = isPhoneByte
+			}
+			if skip(s[i]) {
+				for i++; i < len(s) && skip(s[i]); i++ {
+				}
+			} else {
+				i++
+			}
+			continue
+		}
+		if start < last { // an address right after a phone number
+			start = last
+		}
+		out = append(append(out, s[last:start]...), mask...)
+		last, i = end, end
+	}
+	if out == nil {
+		return s
+	}
+	return string(append(out, s[last:]...))
+}
+
+// email looks for an address around the '@' at s[at]: a local part of
+// letters, digits and ._%+- before it, and after it a domain of at least two
+// dot-separated labels (letters, digits, -) whose last label has two or more
+// letters. It returns the address's bounds, or end 0.
+func email(s string, at int) (start, end int) {
+	start = at
+	for start > 0 && isLocal(s[start-1]) {
+		start--
+	}
+	for start < at && s[start] == '.' { // a sentence's full stop is not part of it
+		start++
+	}
+	if start == at {
+		return 0, 0
+	}
+	end = at + 1
+	for end < len(s) && (isAlnum(s[end]) || s[end] == '-' || s[end] == '.') {
+		end++
+	}
+	for end > at+1 && (s[end-1] == '.' || s[end-1] == '-') { // "mail a@b.com." ends at "com"
+		end--
+	}
+	domain := s[at+1 : end]
+	dot := strings.LastIndexByte(domain, '.')
+	if dot <= 0 || len(domain)-dot-1 < 2 {
+		return 0, 0
+	}
+	for _, c := range []byte(domain[dot+1:]) {
+		if !isLetter(c) {
+			return 0, 0
+		}
+	}
+	return start, end
+}
+
+// phone looks for a phone number starting at s[i]: an optional +, then
+// digits in groups separated by at most two of " -.()", with 10 to 15
+// digits in all (8 to 15 after a +), not inside a word or a longer number.
+// It returns the end of the number, or 0.
+func phone(s string, i int) int {
+	if i > 0 && (isAlnum(s[i-1]) || s[i-1] == '+') {
+		return 0
+	}
+	j := i
+	plus := s[j] == '+'
+	if plus {
+		j++
+	}
+	digits, end, seps := 0, 0, 0
+scan:
+	for ; j < len(s); j++ {
+		switch c := s[j]; {
+		case isDigit(c):
+			if digits++; digits > 15 {
+				return 0
+			}
+			end, seps = j+1, 0
+		case isSeparator(c):
+			if seps++; seps > 2 {
+				break scan
+			}
+		default:
+			break scan
+		}
+	}
+	min := 10
+	if plus {
+		min = 8
+	}
+	if digits < min || end < len(s) && isLetter(s[end]) {
+		return 0
+	}
+	return end
+}
+
+func isDigit(c byte) bool  { return '0' <= c && c <= '9' }
+func isLetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
+func isAlnum(c byte) bool  { return isDigit(c) || isLetter(c) }
+func isSeparator(c byte) bool {
+	return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')'
+}
+func isPhoneByte(c byte) bool { return isDigit(c) || c == '+' || isSeparator(c) }
+func isLocal(c byte) bool {
+	return isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'
+}
+
+// decodeConfig decodes the config strictly: a misspelt key is an error,
+// not a silently ignored setting.
+func decodeConfig(v any) error {
+	var raw json.RawMessage
+	if err := sdk.Config(&raw); err != nil {
+		return err
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
+}
+
+// rewrite passes the value of every top-level string member of the JSON
+// object env whose name is in names to f, and returns env with the values f
+// changed replaced. It visits every occurrence of a name: the SDK's field
+// lookups find the first of duplicate keys, but a browser's JSON.parse keeps
+// the last, so checking only the first would let a duplicate through.
+func rewrite(env []byte, names []string, f func(string) string) (out []byte, changed bool, err error) {
+	bad := func(what string) ([]byte, bool, error) {
+		return nil, false, errors.New("envelope is not a JSON object: " + what)
+	}
+	i := skipSpace(env, 0)
+	if i >= len(env) || env[i] != '{' {
+		return bad("no {")
+	}
+	last := 0 // env[last:] is not yet in out
+	for i = skipSpace(env, i+1); i < len(env) && env[i] != '}'; {
+		kEnd, ok := skipString(env, i)
+		if !ok {
+			return bad("bad member name")
+		}
+		key := env[i:kEnd]
+		if i = skipSpace(env, kEnd); i >= len(env) || env[i] != ':' {
+			return bad("no :")
+		}
+		i = skipSpace(env, i+1)
+		vEnd, ok := skipValue(env, i)
+		if !ok {
+			return bad("bad value")
+		}
+		if env[i] == '"' && wanted(key, names) {
+			var s string
+			if err := json.Unmarshal(env[i:vEnd], &s); err != nil {
+				return nil, false, err
+			}
+			if t := f(s); t != s {
+				out = appendString(append(out, env[last:i]...), t)
+				last, changed = vEnd, true
+			}
+		}
+		if i = skipSpace(env, vEnd); i < len(env) && env[i] == ',' {
+			i = skipSpace(env, i+1)
+		}
+	}
+	if !changed {
+		return env, false, nil
+	}
+	return append(out, env[last:]...), true, nil
+}
+
+// wanted reports whether the quoted JSON member name key is in names.
+func wanted(key []byte, names []string) bool {
+	name := key[1 : len(key)-1]
+	if bytes.IndexByte(name, '\\') >= 0 { // escaped: "te\u0078t" is "text"
+		var s string
+		if json.Unmarshal(key, &s) != nil {
+			return false
+		}
+		name = []byte(s)
+	}
+	for _, n := range names {
+		if string(name) == n {
+			return true
+		}
+	}
+	return false
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string that starts at b[i].
+func skipString(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, false
+	}
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			return i + 1, true
+		case '\\':
+			i++
+		}
+	}
+	return 0, false
+}
+
+// skipValue returns the index after the JSON value that starts at b[i].
+func skipValue(b []byte, i int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1, true
+				}
+			case '"':
+				end, ok := skipString(b, i)
+				if !ok {
+					return 0, false
+				}
+				i = end - 1
+			}
+		}
+		return 0, false
+	}
+	start := i // number, true, false, null
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && !isSpace(b[i]) {
+		i++
+	}
+	return i, i > start
+}
+
+// appendString appends s to dst as a JSON string.
+func appendString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
+}
+
+func main() {}

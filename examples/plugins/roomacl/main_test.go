@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-rt/switchboard/plugins"
+	"github.com/switchboard-rt/switchboard/sdk/sdktest"
+)
+
+var rules = []any{
+	map[string]any{"prefix": "admin:", "roles": []any{"admin"}},
+	map[string]any{"prefix": "staff:", "roles": []any{"staff", "admin"}},
+	map[string]any{"prefix": "staff:payroll", "roles": []any{"hr"}},
+}
+
+func TestRoomACL(t *testing.T) {
+	cases := []struct {
+		name   string
+		env    string
+		claims string
+		want   plugins.Action
+	}{
+		{"open room", `{"type":"send_message","roomId":"lobby","text":"hi"}`, ``, plugins.Allow},
+		{"admin room, admin", `{"type":"send_message","roomId":"admin:ops","text":"hi"}`, `{"roles":["bot","admin"]}`, plugins.Allow},
+		{"admin room, no claims", `{"type":"send_message","roomId":"admin:ops","text":"hi"}`, ``, plugins.Reject},
+		{"admin room, other role", `{"type":"send_message","roomId":"admin:ops","text":"hi"}`, `{"roles":["staff"]}`, plugins.Reject},
+		{"admin room, role as a string", `{"type":"send_message","roomId":"admin:ops"}`, `{"roles":"admin"}`, plugins.Allow},
+		{"admin room, role elsewhere", `{"type":"send_message","roomId":"admin:ops"}`, `{"role":"admin","groups":["admin"]}`, plugins.Reject},
+		{"prefix is case-sensitive", `{"type":"send_message","roomId":"Admin:ops"}`, ``, plugins.Allow},
+		{"second role of a rule", `{"type":"send_message","roomId":"staff:lunch"}`, `{"roles":["admin"]}`, plugins.Allow},
+		{"nested rules all apply", `{"type":"send_message","roomId":"staff:payroll"}`, `{"roles":["staff"]}`, plugins.Reject},
+		{"nested rules all met", `{"type":"send_message","roomId":"staff:payroll"}`, `{"roles":["staff","hr"]}`, plugins.Allow},
+		{"escaped room id", `{"type":"send_message","roomId":"\u0061dmin:ops"}`, ``, plugins.Reject},
+		{"no room", `{"type":"send_message","text":"hi"}`, `{"roles":["admin"]}`, plugins.Reject},
+		{"room not a string", `{"type":"send_message","roomId":7}`, `{"roles":["admin"]}`, plugins.Reject},
+	}
+	sdktest.Run(t, ".", map[string]any{"rules": rules}, func(t *testing.T, p sdktest.Plugin) {
+		for _, c := range cases {
+			in := &plugins.MessageInput{Envelope: []byte(c.env), Route: "send_message", UserID: "u"}
+			if c.claims != "" {
+				in.Claims = []byte(c.claims)
+			}
+			v := p.Message(t, in)
+			if v.Action != c.want {
+				t.Errorf("%s: got %v (%s), want %v", c.name, v.Action, v.Reason, c.want)
+			}
+			if v.Action == plugins.Reject && v.Code != "room_forbidden" {
+				t.Errorf("%s: code %q, want room_forbidden", c.name, v.Code)
+			}
+		}
+	})
+}
+
+func TestRoomACLConfig(t *testing.T) {
+	cfg := map[string]any{"rules": rules, "room_field": "channel", "claim": "groups"}
+	sdktest.Run(t, ".", cfg, func(t *testing.T, p sdktest.Plugin) {
+		for _, c := range []struct {
+			env, claims string
+			want        plugins.Action
+		}{
+			{`{"type":"post","channel":"admin:x","roomId":"lobby"}`, `{"roles":["admin"]}`, plugins.Reject},
+			{`{"type":"post","channel":"admin:x"}`, `{"groups":["admin"]}`, plugins.Allow},
+			{`{"type":"post","roomId":"admin:x","channel":"lobby"}`, ``, plugins.Allow},
+		} {
+			v := p.Message(t, &plugins.MessageInput{Envelope: []byte(c.env), Route: "post", Claims: []byte(c.claims)})
+			if v.Action != c.want {
+				t.Errorf("%s %s: got %v, want %v", c.env, c.claims, v.Action, c.want)
+			}
+		}
+	})
+}
+
+func TestRoomACLBadConfig(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  map[string]any
+		want string
+	}{
+		{"no rules", nil, "rules: give at least one rule"},
+		{"empty prefix", map[string]any{"rules": []any{map[string]any{"prefix": "", "roles": []any{"a"}}}}, "rules[0]: prefix is empty"},
+		{"no roles", map[string]any{"rules": []any{map[string]any{"prefix": "a:"}}}, `rules[0] (prefix "a:"): roles is empty`},
+		{"empty role", map[string]any{"rules": []any{map[string]any{"prefix": "a:", "roles": []any{""}}}}, "a role is empty"},
+		{"rules not a list", map[string]any{"rules": map[string]any{"prefix": "a:"}}, "config: cannot unmarshal object"},
+		{"misspelt key", map[string]any{"rules": rules, "roomfield": "x"}, `config: unknown field "roomfield"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { checkRejected(t, c.cfg, c.want) })
+	}
+}
+
+// checkRejected checks that the plugin's init refuses cfg with a message
+// containing want, natively and under the real host.
+func checkRejected(t *testing.T, cfg map[string]any, want string) {
+	t.Helper()
+	for _, load := range []struct {
+		name string
+		f    func(testing.TB, map[string]any) sdktest.Plugin
+	}{{"native", sdktest.Native}, {"wasm", func(tb testing.TB, cfg map[string]any) sdktest.Plugin { return sdktest.Wasm(tb, ".", cfg) }}} {
+		r := &fatalRecorder{TB: t}
+		load.f(r, cfg)
+		if !strings.Contains(r.fatal, want) {
+			t.Errorf("%s: init error %q, want it to contain %q", load.name, r.fatal, want)
+		}
+	}
+}
+
+// fatalRecorder keeps what sdktest reports through Fatal instead of ending
+// the test: sdktest fails a test whose plugin refuses its config, and here
+// that refusal is the expected result.
+type fatalRecorder struct {
+	testing.TB
+	fatal string
+}
+
+func (r *fatalRecorder) Fatal(args ...any)                 { r.fatal = fmt.Sprint(args...) }
+func (r *fatalRecorder) Fatalf(format string, args ...any) { r.fatal = fmt.Sprintf(format, args...) }

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-rt/switchboard/plugins"
+	"github.com/switchboard-rt/switchboard/sdk/sdktest"
+)
+
+func TestSanitize(t *testing.T) {
+	cases := []struct {
+		name string
+		env  string
+		want string // the envelope delivered; "" = allowed unchanged
+	}{
+		{"plain text", `{"type":"send_message","roomId":"r","text":"hello, world"}`, ""},
+		{"script", `{"type":"send_message","roomId":"r","text":"<script>alert(1)</script>"}`,
+			`{"type":"send_message","roomId":"r","text":"&lt;script&gt;alert(1)&lt;/script&gt;"}`},
+		{"attribute breakout", `{"type":"m","text":"\" onmouseover='x()' & more"}`,
+			`{"type":"m","text":"&#34; onmouseover=&#39;x()&#39; &amp; more"}`},
+		{"JSON-escaped markup", `{"type":"m","text":"\u003cimg src=x onerror=y\u003e"}`,
+			`{"type":"m","text":"&lt;img src=x onerror=y&gt;"}`},
+		{"already escaped is escaped again", `{"type":"m","text":"&lt;b&gt;"}`, `{"type":"m","text":"&amp;lt;b&amp;gt;"}`},
+		{"escapes kept", `{"type":"m","text":"<b>\n\"\\\u0001"}`, `{"type":"m","text":"&lt;b&gt;\n&#34;\\\u0001"}`},
+		{"other fields untouched", `{"type":"m","roomId":"<r>","text":"ok"}`, ""},
+		{"not a string", `{"type":"m","text":{"html":"<b>"}}`, ""},
+		{"missing", `{"type":"m"}`, ""},
+		{"duplicate keys, both escaped", `{"type":"m","text":"ok","text":"<svg onload=x>"}`,
+			`{"type":"m","text":"ok","text":"&lt;svg onload=x&gt;"}`},
+		{"escaped key", `{"type":"m","te\u0078t":"<i>"}`, `{"type":"m","te\u0078t":"&lt;i&gt;"}`},
+		{"spaces and nesting", `{ "type" : "m" , "meta" : {"text":"<x>","a":[1,"]"]} , "text" : "<b>" }`,
+			`{ "type" : "m" , "meta" : {"text":"<x>","a":[1,"]"]} , "text" : "&lt;b&gt;" }`},
+	}
+	sdktest.Run(t, ".", nil, func(t *testing.T, p sdktest.Plugin) {
+		for _, c := range cases {
+			v := p.Message(t, &plugins.MessageInput{Envelope: []byte(c.env), Route: "m", UserID: "u"})
+			switch {
+			case c.want == "" && v.Action != plugins.Allow:
+				t.Errorf("%s: got %v %s, want allow", c.name, v.Action, v.Payload)
+			case c.want != "" && (v.Action != plugins.Transform || string(v.Payload) != c.want):
+				t.Errorf("%s: got %v %s\nwant transform %s", c.name, v.Action, v.Payload, c.want)
+			}
+		}
+		if got := p.Counters()["sanitized"]; got != 8 {
+			t.Errorf("counter sanitized = %d, want 8", got)
+		}
+	})
+}
+
+func TestSanitizeFields(t *testing.T) {
+	cfg := map[string]any{"fields": []any{"caption", "title"}}
+	sdktest.Run(t, ".", cfg, func(t *testing.T, p sdktest.Plugin) {
+		env := `{"type":"photo","text":"<a>","caption":"<b>","title":"ok"}`
+		want := `{"type":"photo","text":"<a>","caption":"&lt;b&gt;","title":"ok"}`
+		v := p.Message(t, &plugins.MessageInput{Envelope: []byte(env), Route: "photo"})
+		if v.Action != plugins.Transform || string(v.Payload) != want {
+			t.Errorf("got %v %s, want %s", v.Action, v.Payload, want)
+		}
+	})
+}
+
+func TestSanitizeBadConfig(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  map[string]any
+		want string
+	}{
+		{"empty list", map[string]any{"fields": []any{}}, "fields: list at least one field"},
+		{"empty name", map[string]any{"fields": []any{""}}, `fields: "" cannot be sanitized`},
+		{"type", map[string]any{"fields": []any{"type"}}, `fields: "type" cannot be sanitized`},
+		{"not a list", map[string]any{"fields": "text"}, "config: cannot unmarshal string"},
+		{"misspelt key", map[string]any{"field": []any{"text"}}, `config: unknown field "field"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { checkRejected(t, c.cfg, c.want) })
+	}
+}
+
+// checkRejected checks that the plugin's init refuses cfg with a message
+// containing want, natively and under the real host.
+func checkRejected(t *testing.T, cfg map[string]any, want string) {
+	t.Helper()
+	for _, load := range []struct {
+		name string
+		f    func(testing.TB, map[string]any) sdktest.Plugin
+	}{{"native", sdktest.Native}, {"wasm", func(tb testing.TB, cfg map[string]any) sdktest.Plugin { return sdktest.Wasm(tb, ".", cfg) }}} {
+		r := &fatalRecorder{TB: t}
+		load.f(r, cfg)
+		if !strings.Contains(r.fatal, want) {
+			t.Errorf("%s: init error %q, want it to contain %q", load.name, r.fatal, want)
+		}
+	}
+}
+
+// fatalRecorder keeps what sdktest reports through Fatal instead of ending
+// the test: sdktest fails a test whose plugin refuses its config, and here
+// that refusal is the expected result.
+type fatalRecorder struct {
+	testing.TB
+	fatal string
+}
+
+func (r *fatalRecorder) Fatal(args ...any)                 { r.fatal = fmt.Sprint(args...) }
+func (r *fatalRecorder) Fatalf(format string, args ...any) { r.fatal = fmt.Sprintf(format, args...) }
