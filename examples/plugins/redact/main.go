@@ -236,8 +236,8 @@ func rewrite(env []byte, names []string, f func(string) string) (out []byte, cha
 			return bad("bad value")
 		}
 		if env[i] == '"' && wanted(key, names) {
-			var s string
-			if err := json.Unmarshal(env[i:vEnd], &s); err != nil {
+			s, err := decodeString(env[i:vEnd])
+			if err != nil {
 				return nil, false, err
 			}
 			if t := f(s); t != s {
@@ -253,6 +253,18 @@ func rewrite(env []byte, names []string, f func(string) string) (out []byte, cha
 		return env, false, nil
 	}
 	return append(out, env[last:]...), true, nil
+}
+
+// decodeString decodes the JSON string raw; encoding/json costs
+// microseconds in wasm, so only strings with escapes go through it.
+func decodeString(raw []byte) (string, error) {
+	body := raw[1 : len(raw)-1]
+	if bytes.IndexByte(body, '\\') < 0 {
+		return string(body), nil
+	}
+	var s string
+	err := json.Unmarshal(raw, &s)
+	return s, err
 }
 
 // wanted reports whether the quoted JSON member name key is in names.

@@ -118,3 +118,20 @@ type fatalRecorder struct {
 
 func (r *fatalRecorder) Fatal(args ...any)                 { r.fatal = fmt.Sprint(args...) }
 func (r *fatalRecorder) Fatalf(format string, args ...any) { r.fatal = fmt.Sprintf(format, args...) }
+
+// BenchmarkRedact measures one call under the real host, with a 100-byte
+// envelope.
+func BenchmarkRedact(b *testing.B) {
+	p := sdktest.Wasm(b, ".", nil)
+	for _, c := range []struct{ name, text string }{
+		{"allow", "nothing to hide in this message, just words and 2 numbers: 42 and 2024-01-15"},
+		{"transform", "mail alice@example.com or call +1 (555) 123-4567 about order 42 today"},
+	} {
+		in := &plugins.MessageInput{Envelope: []byte(`{"type":"send_message","roomId":"lobby","text":"` + c.text + `"}`), Route: "send_message"}
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				p.Message(b, in)
+			}
+		})
+	}
+}

@@ -104,3 +104,20 @@ type fatalRecorder struct {
 
 func (r *fatalRecorder) Fatal(args ...any)                 { r.fatal = fmt.Sprint(args...) }
 func (r *fatalRecorder) Fatalf(format string, args ...any) { r.fatal = fmt.Sprintf(format, args...) }
+
+// BenchmarkSanitize measures one call under the real host, with a
+// 100-byte envelope.
+func BenchmarkSanitize(b *testing.B) {
+	p := sdktest.Wasm(b, ".", nil)
+	for _, c := range []struct{ name, text string }{
+		{"allow", "nothing to escape in this message, just plain words and numbers 42"},
+		{"transform", "a <b>bold</b> claim & a 'quote' in this message, 4 > 3 and 2 < 3"},
+	} {
+		in := &plugins.MessageInput{Envelope: []byte(`{"type":"send_message","roomId":"lobby","text":"` + c.text + `"}`), Route: "send_message"}
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				p.Message(b, in)
+			}
+		})
+	}
+}
