@@ -63,10 +63,10 @@ const (
 	phoneMask = "[phone]"
 )
 
-// redact returns s with e-mail addresses and phone numbers masked. It scans
-// bytes by hand rather than with package regexp, which would add to the
-// module and to every call (see README.md).
-func redact(s string) string {
+// redact returns s with e-mail addresses and phone numbers masked, or nil
+// when there are none. It scans bytes by hand rather than with package
+// regexp, which would add to the module and to every call (see README.md).
+func redact(s []byte) []byte {
 	var out []byte // nil until something is masked
 	last := 0      // s[last:] is not yet in out
 	for i := 0; i < len(s); {
@@ -101,16 +101,16 @@ func redact(s string) string {
 		last, i = end, end
 	}
 	if out == nil {
-		return s
+		return nil
 	}
-	return string(append(out, s[last:]...))
+	return append(out, s[last:]...)
 }
 
 // email looks for an address around the '@' at s[at]: a local part of
 // letters, digits and ._%+- before it, and after it a domain of at least two
 // dot-separated labels (letters, digits, -) whose last label has two or more
 // letters. It returns the address's bounds, or end 0.
-func email(s string, at int) (start, end int) {
+func email(s []byte, at int) (start, end int) {
 	start = at
 	for start > 0 && isLocal(s[start-1]) {
 		start--
@@ -129,11 +129,11 @@ func email(s string, at int) (start, end int) {
 		end--
 	}
 	domain := s[at+1 : end]
-	dot := strings.LastIndexByte(domain, '.')
+	dot := bytes.LastIndexByte(domain, '.')
 	if dot <= 0 || len(domain)-dot-1 < 2 {
 		return 0, 0
 	}
-	for _, c := range []byte(domain[dot+1:]) {
+	for _, c := range domain[dot+1:] {
 		if !isLetter(c) {
 			return 0, 0
 		}
@@ -145,7 +145,7 @@ func email(s string, at int) (start, end int) {
 // digits in groups separated by at most two of " -.()", with 10 to 15
 // digits in all (8 to 15 after a +), not inside a word or a longer number.
 // It returns the end of the number, or 0.
-func phone(s string, i int) int {
+func phone(s []byte, i int) int {
 	if i > 0 && (isAlnum(s[i-1]) || s[i-1] == '+') {
 		return 0
 	}
@@ -209,10 +209,10 @@ func decodeConfig(v any) error {
 
 // rewrite passes the value of every top-level string member of the JSON
 // object env whose name is in names to f, and returns env with the values f
-// changed replaced. It visits every occurrence of a name: the SDK's field
+// changed (returned non-nil) replaced. It visits every occurrence of a name: the SDK's field
 // lookups find the first of duplicate keys, but a browser's JSON.parse keeps
 // the last, so checking only the first would let a duplicate through.
-func rewrite(env []byte, names []string, f func(string) string) (out []byte, changed bool, err error) {
+func rewrite(env []byte, names []string, f func([]byte) []byte) (out []byte, changed bool, err error) {
 	bad := func(what string) ([]byte, bool, error) {
 		return nil, false, errors.New("envelope is not a JSON object: " + what)
 	}
@@ -240,7 +240,7 @@ func rewrite(env []byte, names []string, f func(string) string) (out []byte, cha
 			if err != nil {
 				return nil, false, err
 			}
-			if t := f(s); t != s {
+			if t := f(s); t != nil {
 				out = appendString(append(out, env[last:i]...), t)
 				last, changed = vEnd, true
 			}
@@ -255,16 +255,17 @@ func rewrite(env []byte, names []string, f func(string) string) (out []byte, cha
 	return append(out, env[last:]...), true, nil
 }
 
-// decodeString decodes the JSON string raw; encoding/json costs
-// microseconds in wasm, so only strings with escapes go through it.
-func decodeString(raw []byte) (string, error) {
+// decodeString decodes the JSON string raw: without escapes it is its own
+// body, no copy; encoding/json costs microseconds in wasm, so only strings
+// with escapes go through it.
+func decodeString(raw []byte) ([]byte, error) {
 	body := raw[1 : len(raw)-1]
 	if bytes.IndexByte(body, '\\') < 0 {
-		return string(body), nil
+		return body, nil
 	}
 	var s string
 	err := json.Unmarshal(raw, &s)
-	return s, err
+	return []byte(s), err
 }
 
 // wanted reports whether the quoted JSON member name key is in names.
@@ -346,7 +347,7 @@ func skipValue(b []byte, i int) (int, bool) {
 }
 
 // appendString appends s to dst as a JSON string.
-func appendString(dst []byte, s string) []byte {
+func appendString(dst, s []byte) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	for i := 0; i < len(s); i++ {

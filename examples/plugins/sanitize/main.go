@@ -22,10 +22,6 @@ type config struct {
 
 var cfg config
 
-// escaper is html.EscapeString's mapping, without linking package html
-// (and its entity tables) into the module.
-var escaper = strings.NewReplacer(`&`, "&amp;", `<`, "&lt;", `>`, "&gt;", `"`, "&#34;", `'`, "&#39;")
-
 func init() {
 	sdk.HandleInit(func() error {
 		cfg = config{}
@@ -61,12 +57,35 @@ func sanitize(m *sdk.Message) sdk.Verdict {
 	return sdk.Transform(env)
 }
 
-// escape returns s with the characters that are special in HTML escaped.
-func escape(s string) string {
-	if !strings.ContainsAny(s, `&<>"'`) {
-		return s
+// escape returns s with the characters that are special in HTML escaped
+// as html.EscapeString does (without linking package html and its entity
+// tables), or nil when there are none.
+func escape(s []byte) []byte {
+	var out []byte
+	last := 0 // s[last:] is not yet in out
+	for i, c := range s {
+		var e string
+		switch c {
+		case '&':
+			e = "&amp;"
+		case '<':
+			e = "&lt;"
+		case '>':
+			e = "&gt;"
+		case '"':
+			e = "&#34;"
+		case '\'':
+			e = "&#39;"
+		default:
+			continue
+		}
+		out = append(append(out, s[last:i]...), e...)
+		last = i + 1
 	}
-	return escaper.Replace(s)
+	if out == nil {
+		return nil
+	}
+	return append(out, s[last:]...)
 }
 
 // decodeConfig decodes the config strictly: a misspelt key is an error,
@@ -86,10 +105,10 @@ func decodeConfig(v any) error {
 
 // rewrite passes the value of every top-level string member of the JSON
 // object env whose name is in names to f, and returns env with the values f
-// changed replaced. It visits every occurrence of a name: the SDK's field
+// changed (returned non-nil) replaced. It visits every occurrence of a name: the SDK's field
 // lookups find the first of duplicate keys, but a browser's JSON.parse keeps
 // the last, so checking only the first would let a duplicate through.
-func rewrite(env []byte, names []string, f func(string) string) (out []byte, changed bool, err error) {
+func rewrite(env []byte, names []string, f func([]byte) []byte) (out []byte, changed bool, err error) {
 	bad := func(what string) ([]byte, bool, error) {
 		return nil, false, errors.New("envelope is not a JSON object: " + what)
 	}
@@ -117,7 +136,7 @@ func rewrite(env []byte, names []string, f func(string) string) (out []byte, cha
 			if err != nil {
 				return nil, false, err
 			}
-			if t := f(s); t != s {
+			if t := f(s); t != nil {
 				out = appendString(append(out, env[last:i]...), t)
 				last, changed = vEnd, true
 			}
@@ -132,16 +151,17 @@ func rewrite(env []byte, names []string, f func(string) string) (out []byte, cha
 	return append(out, env[last:]...), true, nil
 }
 
-// decodeString decodes the JSON string raw; encoding/json costs
-// microseconds in wasm, so only strings with escapes go through it.
-func decodeString(raw []byte) (string, error) {
+// decodeString decodes the JSON string raw: without escapes it is its own
+// body, no copy; encoding/json costs microseconds in wasm, so only strings
+// with escapes go through it.
+func decodeString(raw []byte) ([]byte, error) {
 	body := raw[1 : len(raw)-1]
 	if bytes.IndexByte(body, '\\') < 0 {
-		return string(body), nil
+		return body, nil
 	}
 	var s string
 	err := json.Unmarshal(raw, &s)
-	return s, err
+	return []byte(s), err
 }
 
 // wanted reports whether the quoted JSON member name key is in names.
@@ -223,7 +243,7 @@ func skipValue(b []byte, i int) (int, bool) {
 }
 
 // appendString appends s to dst as a JSON string.
-func appendString(dst []byte, s string) []byte {
+func appendString(dst, s []byte) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	for i := 0; i < len(s); i++ {
