@@ -147,6 +147,11 @@ func DecodeConnectVerdict(result uint64, out []byte) (ConnectVerdict, error) {
 	o := out[:outLen]
 	switch Action(a) {
 	case Allow:
+		if codeLen == 0 && outLen == 0 {
+			// A pass: no opinion on who this is; the next connect plugin or
+			// the JWT decides.
+			return ConnectVerdict{Accept: true}, nil
+		}
 		var id abi.ConnectIdentity
 		if codeLen != 0 || json.Unmarshal(o, &id) != nil {
 			return ConnectVerdict{}, malformed("accept output is not an identity object")

@@ -38,9 +38,11 @@ func Drop() Verdict { return Verdict{action: abi.Drop} }
 // "room:<id>", "user:<id>", "sender", "broadcast" or "route:<type>".
 func Reroute(target string) Verdict { return Verdict{action: abi.Reroute, text: target} }
 
-// ConnectVerdict is what a connect handler decided; build it with Accept or Deny.
+// ConnectVerdict is what a connect handler decided; build it with Accept,
+// Pass or Deny.
 type ConnectVerdict struct {
 	accept bool
+	pass   bool
 	id     abi.ConnectIdentity
 	code   string
 	reason string
@@ -50,6 +52,11 @@ type ConnectVerdict struct {
 func Accept(userID string, claims map[string]any) ConnectVerdict {
 	return ConnectVerdict{accept: true, id: abi.ConnectIdentity{UserID: userID, Claims: claims}}
 }
+
+// Pass has no opinion on the connection: the next connect plugin, then the
+// JWT check, decides. (An API-key plugin passes requests without a key, so
+// browsers with a token still get in.)
+func Pass() ConnectVerdict { return ConnectVerdict{accept: true, pass: true} }
 
 // Deny refuses the connection with a code and reason.
 func Deny(code, reason string) ConnectVerdict {
@@ -185,6 +192,9 @@ func dispatchConnect(in, out []byte) uint64 {
 	conn.req = nil
 	if !v.accept {
 		return writeVerdict(Reject(v.code, v.reason), out)
+	}
+	if v.pass {
+		return abi.Pack(abi.Allow, 0, 0)
 	}
 	b, err := json.Marshal(v.id)
 	if err != nil {

@@ -261,6 +261,18 @@ func TestAPIKeyOverWebSocket(t *testing.T) {
 		}
 	}
 
+	// No key: apikey passes, the JWT decides.
+	tok, err := router.IssueToken([]byte("test-secret"), "alice", time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	connect(nil, "?token="+tok, "alice")
+	if c, err := dial(nil, ""); err != nil {
+		t.Fatal(err)
+	} else if _, err := read(c); websocket.CloseStatus(err) != 4001 {
+		t.Errorf("no key, no token: got %v, want close 4001", err)
+	}
+
 	// A wrong key is refused: accepted, then closed with 4001.
 	for _, h := range []http.Header{
 		{"X-Api-Key": {"demo-bot-key-0123456789abcdeX"}},

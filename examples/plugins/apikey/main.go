@@ -22,6 +22,9 @@ type config struct {
 	Header *string        `json:"header"` // default "X-API-Key"; "" turns headers off
 	Query  *string        `json:"query"`  // default "api_key"; "" turns the query parameter off
 	Keys   map[string]key `json:"keys"`   // API key → identity
+	// Required refuses requests without a key. By default they pass on to
+	// the JWT check, so services use keys and browsers tokens.
+	Required bool `json:"required"`
 }
 
 // key is the identity an API key stands for.
@@ -35,6 +38,7 @@ const minKeyLen = 16
 
 var (
 	header, query string
+	required      bool
 	// keys is indexed by the SHA-256 of each key, so looking a key up takes
 	// the same time however much of it a guess gets right.
 	keys map[[sha256.Size]byte]key
@@ -47,6 +51,7 @@ func init() {
 			return err
 		}
 		header, query = orDefault(cfg.Header, "X-API-Key"), orDefault(cfg.Query, "api_key")
+		required = cfg.Required
 		if header == "" && query == "" {
 			return errors.New(`header and query are both "": the plugin would find no key`)
 		}
@@ -87,6 +92,9 @@ func authenticate(c *sdk.Connect) sdk.ConnectVerdict {
 	}
 	if k == "" {
 		sdk.Count("missing", 1)
+		if !required {
+			return sdk.Pass()
+		}
 		return sdk.Deny("missing_api_key", "send an API key"+where())
 	}
 	id, ok := keys[sha256.Sum256([]byte(k))]

@@ -27,7 +27,7 @@ func TestAPIKey(t *testing.T) {
 		name   string
 		header http.Header
 		query  url.Values
-		user   string   // accepted as; "" = rejected
+		user   string   // accepted as; "" = rejected, or passed on when code is ""
 		roles  []string // accepted: the roles claim
 		code   string   // rejected: the code
 	}{
@@ -38,12 +38,18 @@ func TestAPIKey(t *testing.T) {
 		{"unknown key", http.Header{"X-Api-Key": {"k-guess-0123456789abcdef"}}, nil, "", nil, "bad_api_key"},
 		{"key prefix", http.Header{"X-Api-Key": {botKey[:len(botKey)-1]}}, nil, "", nil, "bad_api_key"},
 		{"unknown key in query", nil, url.Values{"api_key": {"nope"}}, "", nil, "bad_api_key"},
-		{"no key", nil, nil, "", nil, "missing_api_key"},
-		{"other header", http.Header{"Authorization": {"Bearer " + botKey}}, nil, "", nil, "missing_api_key"},
+		{"no key: passed on to the JWT", nil, nil, "", nil, ""},
+		{"other header: passed on", http.Header{"Authorization": {"Bearer " + botKey}}, nil, "", nil, ""},
 	}
 	sdktest.Run(t, ".", map[string]any{"keys": keysConfig}, func(t *testing.T, p sdktest.Plugin) {
 		for _, c := range cases {
 			v := p.Connect(t, &plugins.ConnectInput{Method: "GET", Path: "/ws", RemoteAddr: "127.0.0.1:1", Header: c.header, Query: c.query})
+			if c.user == "" && c.code == "" {
+				if !v.Accept || v.UserID != "" {
+					t.Errorf("%s: got %+v, want a pass (accept without a user)", c.name, v)
+				}
+				continue
+			}
 			if c.user == "" {
 				if v.Accept || v.Code != c.code {
 					t.Errorf("%s: got %+v, want rejected with %s", c.name, v, c.code)
@@ -61,7 +67,7 @@ func TestAPIKey(t *testing.T) {
 }
 
 func TestAPIKeyConfig(t *testing.T) {
-	cfg := map[string]any{"keys": keysConfig, "header": "x-service-key", "query": ""}
+	cfg := map[string]any{"keys": keysConfig, "header": "x-service-key", "query": "", "required": true}
 	sdktest.Run(t, ".", cfg, func(t *testing.T, p sdktest.Plugin) {
 		v := p.Connect(t, &plugins.ConnectInput{Header: http.Header{"X-Service-Key": {botKey}}})
 		if !v.Accept || v.UserID != "svc-a" {
