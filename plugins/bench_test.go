@@ -73,7 +73,7 @@ func BenchmarkChain3(b *testing.B) {
 }
 
 // BenchmarkTimeout measures what enforcing the timeout costs: the same
-// calls with no enforcement, with the injected stop checks and watchdog
+// calls with no enforcement, with the injected yields and guest-time meter
 // (the default), and with wazero's close-on-context-done.
 func BenchmarkTimeout(b *testing.B) {
 	modes := []struct {

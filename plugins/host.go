@@ -56,7 +56,7 @@ type Host struct {
 type enforcement int
 
 const (
-	enforceStop    enforcement = iota // injected loop checks + watchdog; falls back to enforceContext
+	enforceStop    enforcement = iota // injected yields metering guest time (meter); falls back to enforceContext
 	enforceContext                    // wazero's WithCloseOnContextDone and a deadline per call
 	enforceNone                       // no time limit (benchmark baseline only)
 )
@@ -168,11 +168,11 @@ func (h *Host) load(ctx context.Context, pc *config.Plugin) (_ *Plugin, err erro
 
 	p.enforce = h.enforce
 	if p.enforce == enforceStop {
-		if injected, err := injectStop(bin); err != nil {
-			p.log.Warn("cannot inject timeout checks; using wazero's close-on-context-done, which costs more per call", "error", err)
+		if inj, err := injectStop(bin); err != nil {
+			p.log.Warn("cannot inject timeout checks; using wazero's close-on-context-done, which costs more per call and counts wall-clock time", "error", err)
 			p.enforce = enforceContext
 		} else {
-			bin = injected
+			bin, p.maxPages, p.hasStart = inj.bin, inj.maxPages, inj.start
 		}
 	}
 
@@ -207,10 +207,6 @@ func (h *Host) load(ctx context.Context, pc *config.Plugin) (_ *Plugin, err erro
 			return nil, err
 		}
 		p.idle <- inst
-	}
-	if p.enforce == enforceStop {
-		p.wd = newWatchdog(p)
-		go p.wd.run()
 	}
 	return p, nil
 }
@@ -257,16 +253,27 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 	inst := &instance{stack: make([]uint64, 1)}
 	inst.out = &lineLogger{log: p.log}
 	inst.ctx = context.WithValue(context.Background(), instanceKey{}, inst)
+	// With injected yields, no guest code may run before the meter holds
+	// the $stop global (see injectStop): the start functions are called
+	// below instead.
+	starts := []string{"_initialize"}
+	if p.enforce == enforceStop {
+		starts = nil
+	}
 	mc := wazero.NewModuleConfig().
 		WithName("").
-		WithStartFunctions("_initialize").
+		WithStartFunctions(starts...).
 		WithStdout(inst.out).
 		WithStderr(inst.out).
 		WithSysWalltime().
 		WithSysNanotime().
 		WithRandSource(rand.Reader)
+	limit := uint64(p.memory)
+	if p.maxPages > 0 {
+		limit = min(limit, uint64(p.maxPages)*65536)
+	}
 	alloc := experimental.MemoryAllocatorFunc(func(_, _ uint64) experimental.LinearMemory {
-		inst.memory = &limitedMemory{limit: uint64(p.memory)}
+		inst.memory = &limitedMemory{limit: limit}
 		return inst.memory
 	})
 	mod, err := p.rt.InstantiateModule(experimental.WithMemoryAllocator(inst.ctx, alloc), p.compiled, mc)
@@ -277,6 +284,25 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 	fail := func(err error) (*instance, error) {
 		mod.Close(ctx)
 		return nil, err
+	}
+	if p.enforce == enforceStop {
+		g, ok := mod.ExportedGlobal(stopExport).(api.MutableGlobal)
+		if !ok {
+			return fail(errors.New("BUG: injected stop global missing"))
+		}
+		inst.meter = newMeter(g, p.timeout)
+		inst.memory.meter = inst.meter
+		var starts []string
+		if p.hasStart {
+			starts = append(starts, startExport)
+		}
+		for _, name := range append(starts, "_initialize") {
+			if fn := mod.ExportedFunction(name); fn != nil {
+				if _, err := fn.Call(inst.ctx); err != nil {
+					return fail(fmt.Errorf("cannot start an instance: %s failed: %v", name, err))
+				}
+			}
+		}
 	}
 	inst.mem = mod.Memory()
 	call := func(name string, params ...uint64) (uint64, error) {
@@ -310,11 +336,6 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 	inst.onMessage = mod.ExportedFunction(abi.ExportMessage)
 	inst.onConnect = mod.ExportedFunction(abi.ExportConnect)
 	inst.reserve = mod.ExportedFunction(abi.ExportReserve)
-	if g, ok := mod.ExportedGlobal(stopExport).(api.MutableGlobal); ok {
-		inst.stop = g
-	} else if p.enforce == enforceStop {
-		return fail(errors.New("BUG: injected stop global missing"))
-	}
 	p.mu.Lock()
 	p.live = append(p.live, inst)
 	p.mu.Unlock()
@@ -344,14 +365,20 @@ func (inst *instance) readDescriptor(ptr uint32) error {
 // memory limit itself, rather than through wazero's page limit, so that a
 // refused memory.grow is known: whatever the guest does next (a Go guest
 // aborts, a C guest may trap or carry on), a failure after a refused grow is
-// counted as "memory".
+// counted as "memory". It is also where the injected yields land (see
+// injectStop): a one-page grow with the guest's $stop global set.
 type limitedMemory struct {
 	buf     []byte
 	limit   uint64
-	refused bool // a grow was refused during the current call
+	refused bool   // a grow was refused during the current call
+	meter   *meter // set with injected yields, once the instance exists
 }
 
 func (m *limitedMemory) Reallocate(size uint64) []byte {
+	if m.meter != nil && m.meter.stop.Get() != 0 {
+		m.meter.yield()
+		return nil // a yield never grows the memory
+	}
 	if size > m.limit {
 		m.refused = true
 		return nil

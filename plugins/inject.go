@@ -6,35 +6,68 @@ import (
 )
 
 // stopExport is the mutable i32 global that injectStop adds to a module.
-// Setting it to 1 makes the guest trap at its next loop iteration.
+// The guest sets it to 1 before each exit to Go and traps if it is still
+// set afterwards; the host clears it to let the guest go on.
 const stopExport = "__switchboard_stop"
 
-// injectStop rewrites a WebAssembly binary so that a call can be stopped
-// from another goroutine and never holds up the Go scheduler. Every loop
-// header gets:
+// startExport names the module's start function, which injectStop turns
+// into an export so that the host runs it (see injected) once it can
+// answer the guest's yields.
+const startExport = "__switchboard_start"
+
+// injected is a rewritten module.
+type injected struct {
+	bin []byte
+	// maxPages is the memory maximum the module declared (0: none), which
+	// injectStop removed and the host enforces instead (see limitedMemory).
+	maxPages uint32
+	// start reports a start function, exported as startExport.
+	start bool
+}
+
+// injectStop rewrites a WebAssembly binary so that the host can meter and
+// stop a call, and so that a call never holds up the Go scheduler. Every
+// loop header gets:
 //
 //	global.get $budget  i32.eqz
-//	if                              ;; every yieldEvery iterations:
-//	  i32.const 0  memory.grow  drop ;; exit to Go (see below)
+//	if                               ;; every yieldEvery iterations:
+//	  i32.const 1  global.set $stop  ;; "this is a yield"
+//	  block
+//	    i32.const 1  memory.grow     ;; exit to Go: the host's yield hook
+//	    br_if 0                      ;; (a join: see below)
+//	  end
 //	  global.get $stop  if unreachable end
 //	  i32.const yieldEvery  global.set $budget
 //	end
 //	global.get $budget  i32.const 1  i32.sub  global.set $budget
 //
 // Anything that runs forever does so in a loop (unbounded recursion ends in
-// a stack overflow). Setting the exported $stop global makes the guest trap
-// within yieldEvery iterations. The exit to Go matters as much: native code
+// a stack overflow). memory.grow reaches the instance's allocator
+// (limitedMemory.Reallocate), which sees $stop set, refuses the page (the
+// yield never grows memory), accounts the time since the previous yield
+// (meter.yield) and clears $stop unless the call is over its timeout, in
+// which case the guest traps. The block makes the global.get follow a
+// join: wazero's compiler reuses a global's value within a straight run of
+// code (memory.grow does not invalidate it), so without the join the guest
+// would read back the 1 it stored, not what the host left. The exit to Go
+// matters as much: native code
 // cannot be preempted, so a guest spinning without ever leaving it would
-// stall the garbage collector's stop-the-world, and with it every goroutine
-// of the server, the watchdog included. memory.grow 0 is the cheapest exit
-// available without adding an import (which would renumber every function).
+// stall the garbage collector's stop-the-world, and with it every
+// goroutine of the server. memory.grow is the cheapest exit available
+// without adding an import (which would renumber every function).
+//
+// The allocator is reached only while the memory is below its maximum, so
+// a declared maximum is removed (and returned, for the host to enforce),
+// leaving wazero's 4 GiB. Guest code must not run before the host holds
+// the $stop global, so a start function becomes an export for the host to
+// call after instantiation.
 //
 // The new globals are appended, so no existing index changes. DWARF
 // sections are dropped: their code offsets would be wrong. It returns an
 // error for modules without a memory and for instructions it does not know
 // (SIMD, threads, legacy exceptions); the caller then falls back to
 // wazero's own mechanism.
-func injectStop(bin []byte) ([]byte, error) {
+func injectStop(bin []byte) (*injected, error) {
 	if len(bin) < 8 || string(bin[:4]) != "\x00asm" {
 		return nil, errors.New("not a WebAssembly binary")
 	}
@@ -59,18 +92,33 @@ func injectStop(bin []byte) ([]byte, error) {
 
 	// The new globals' indices: after imported and defined globals.
 	var stopIdx uint32
+	res := &injected{}
 	hasMemory := false
-	for _, s := range secs {
+	var startFunc uint32
+	for i, s := range secs {
 		switch s.id {
 		case secMemory:
+			payload, maxPages, err := unlimitMemory(s.payload)
+			if err != nil {
+				return nil, err
+			}
+			secs[i].payload, res.maxPages = payload, maxPages
 			hasMemory = true
+		case secStart:
+			r := reader{b: s.payload}
+			if startFunc = r.u32(); r.err != nil {
+				return nil, errors.New("malformed start section")
+			}
+			res.start = true
 		case secImport:
 			n, mem, err := countImports(s.payload)
 			if err != nil {
 				return nil, err
 			}
+			if mem {
+				return nil, errors.New("the module imports its memory")
+			}
 			stopIdx += n
-			hasMemory = hasMemory || mem
 		case secGlobal:
 			r := reader{b: s.payload}
 			stopIdx += r.u32()
@@ -88,6 +136,13 @@ func injectStop(bin []byte) ([]byte, error) {
 	exportEntry := appendName(nil, stopExport)
 	exportEntry = append(exportEntry, 0x03) // global
 	exportEntry = appendU32(exportEntry, stopIdx)
+	exports := uint32(1)
+	if res.start {
+		exportEntry = appendName(exportEntry, startExport)
+		exportEntry = append(exportEntry, 0x00) // func
+		exportEntry = appendU32(exportEntry, startFunc)
+		exports++
+	}
 
 	out := append([]byte(nil), bin[:8]...)
 	emit := func(id byte, payload []byte) {
@@ -105,7 +160,7 @@ func injectStop(bin []byte) ([]byte, error) {
 				haveGlobal = true
 			}
 			if !haveExport && order(s.id) > order(secExport) {
-				emit(secExport, append([]byte{1}, exportEntry...))
+				emit(secExport, append(appendU32(nil, exports), exportEntry...))
 				haveExport = true
 			}
 		}
@@ -120,8 +175,9 @@ func injectStop(bin []byte) ([]byte, error) {
 			emit(s.id, appendVecEntries(s.payload, 2, globalEntry))
 			haveGlobal = true
 		case secExport:
-			emit(s.id, appendVecEntries(s.payload, 1, exportEntry))
+			emit(s.id, appendVecEntries(s.payload, exports, exportEntry))
 			haveExport = true
+		case secStart: // exported instead
 		case secCode:
 			code, err := injectCode(s.payload, stopIdx, budgetIdx)
 			if err != nil {
@@ -136,9 +192,10 @@ func injectStop(bin []byte) ([]byte, error) {
 		emit(secGlobal, append([]byte{2}, globalEntry...))
 	}
 	if !haveExport {
-		emit(secExport, append([]byte{1}, exportEntry...))
+		emit(secExport, append(appendU32(nil, exports), exportEntry...))
 	}
-	return out, nil
+	res.bin = out
+	return res, nil
 }
 
 // yieldEvery is how many loop iterations run between two exits to Go:
@@ -152,6 +209,7 @@ const (
 	secMemory    = 5
 	secGlobal    = 6
 	secExport    = 7
+	secStart     = 8
 	secCode      = 10
 	secDataCount = 12
 	secTag       = 13
@@ -175,6 +233,32 @@ func appendVecEntries(vec []byte, count uint32, entries []byte) []byte {
 	out := appendU32(nil, n+count)
 	out = append(out, vec[r.i:]...)
 	return append(out, entries...)
+}
+
+// unlimitMemory removes the maximum from a memory section's limits and
+// returns it in pages (0: none was declared).
+func unlimitMemory(p []byte) ([]byte, uint32, error) {
+	r := reader{b: p}
+	if n := r.u32(); n != 1 || r.err != nil {
+		return nil, 0, fmt.Errorf("%d memories (want one)", n)
+	}
+	flags := r.byte()
+	minPages := r.u32()
+	var maxPages uint32
+	switch flags {
+	case 0x00:
+	case 0x01:
+		maxPages = r.u32()
+		if maxPages == 0 {
+			return nil, 0, errors.New("the memory's maximum is 0 pages")
+		}
+	default:
+		return nil, 0, fmt.Errorf("unsupported memory type (flags %#x: shared or 64-bit)", flags)
+	}
+	if r.err != nil || r.i != len(p) {
+		return nil, 0, errors.New("malformed memory section")
+	}
+	return appendU32([]byte{1, 0x00}, minPages), maxPages, nil
 }
 
 // countImports returns the number of imported globals and whether a memory
@@ -215,8 +299,10 @@ func injectCode(p []byte, stopIdx, budgetIdx uint32) ([]byte, error) {
 	setBudget := appendU32([]byte{0x24}, budgetIdx)
 	var check []byte
 	check = append(check, getBudget...)
-	check = append(check, 0x45, 0x04, 0x40)             // i32.eqz if
-	check = append(check, 0x41, 0x00, 0x40, 0x00, 0x1a) // i32.const 0 memory.grow drop
+	check = append(check, 0x45, 0x04, 0x40)                     // i32.eqz if
+	check = appendU32(append(check, 0x41, 0x01, 0x24), stopIdx) // i32.const 1 global.set $stop
+	check = append(check, 0x02, 0x40, 0x41, 0x01, 0x40, 0x00)   // block i32.const 1 memory.grow
+	check = append(check, 0x0d, 0x00, 0x0b)                     // br_if 0 end (see injectStop)
 	check = appendU32(append(check, 0x23), stopIdx)
 	check = append(check, 0x04, 0x40, 0x00, 0x0b) // if unreachable end
 	check = appendI32(append(check, 0x41), yieldEvery)

@@ -32,7 +32,8 @@ type Plugin struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
 	idle     chan *instance // the pool; capacity = pool size
-	wd       *watchdog
+	maxPages uint32         // the memory maximum the module declared, if injectStop removed it
+	hasStart bool           // injectStop exported the module's start function
 
 	mu      sync.Mutex
 	live    []*instance // every instance not yet retired, idle or busy
@@ -46,8 +47,7 @@ type Plugin struct {
 }
 
 // instance is one module instance with everything a call needs, made once.
-// It is used by one goroutine at a time (whoever took it from the pool),
-// except for state and seen*, which the watchdog reads.
+// It is used by one goroutine at a time (whoever took it from the pool).
 type instance struct {
 	mod       api.Module
 	mem       api.Memory
@@ -57,18 +57,11 @@ type instance struct {
 	reserve   api.Function
 	stack     []uint64
 	desc      abi.Descriptor
-	stop      api.MutableGlobal // the injected stop flag (enforceStop)
+	meter     *meter // times calls (enforceStop)
 	memory    *limitedMemory
 	out       *lineLogger
 	cur       *MessageInput // the message being handled, for log attributes
 	calls     atomic.Uint64
-
-	seq    uint64        // calls started; owned by the borrower
-	state  atomic.Uint64 // seq<<2 | stopped<<1 | running
-	killMu sync.Mutex    // held by the watchdog while it stops this instance
-
-	seenState uint64    // watchdog only
-	seenAt    time.Time // watchdog only
 }
 
 type instanceKey struct{}
@@ -209,19 +202,10 @@ func (p *Plugin) call(inst *instance, fn api.Function) (failureKind, error) {
 	var err error
 	switch p.enforce {
 	case enforceStop:
-		inst.seq++
-		running := inst.seq<<2 | 1
-		inst.state.Store(running)
-		if p.wd.parked.Load() {
-			p.wd.wake()
-		}
+		inst.meter.begin()
 		err = fn.CallWithStack(inst.ctx, inst.stack)
-		if !inst.state.CompareAndSwap(running, inst.seq<<2) {
-			// The watchdog stopped this call; wait until it is done with
-			// the instance before anyone closes it.
-			inst.killMu.Lock()
-			inst.killMu.Unlock() //nolint:staticcheck // an empty critical section is the point
-			return kindTimeout, fmt.Errorf("ran longer than the %v timeout", p.timeout)
+		if inst.meter.end() {
+			return kindTimeout, fmt.Errorf("ran for longer than the %v timeout", p.timeout)
 		}
 	case enforceContext:
 		ctx, cancel := context.WithTimeout(inst.ctx, p.timeout)
@@ -317,9 +301,6 @@ func (p *Plugin) close(ctx context.Context) error {
 	}
 	close(p.done)
 	p.mu.Unlock()
-	if p.wd != nil {
-		p.wd.stop()
-	}
 	p.refills.Wait()
 	return p.rt.Close(ctx) // closes every instance
 }

@@ -241,7 +241,7 @@ func TestNativePolicy(t *testing.T) {
 // TestLoopYields: a spinning guest must not stall the Go runtime. Native
 // code cannot be preempted, so without the injected exits to Go a
 // stop-the-world (here forced by runtime.GC on a single P) would wait for
-// the loop forever and the watchdog could never run to stop it.
+// the loop forever: no yield, no time check, no stop.
 func TestLoopYields(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	for _, g := range guests {

@@ -1,7 +1,9 @@
 ;; A Switchboard plugin written by hand: the proof that the ABI (plugins/ABI.md)
 ;; is language-neutral. It behaves like ./goguest, chosen by the route name:
 ;; the conformance tests run both. Routes "trap", "loop", "grow", "exit",
-;; "bad" and "big" fail on purpose.
+;; "bad" and "big" fail on purpose. "stall" and "spinlog" are for the timeout
+;; tests (plugins_test.go): they loop, calling log, whose handler the test
+;; makes slow.
 ;;
 ;; Memory: strings at 0, the descriptor at 1024, the output buffer at 2048
 ;; (to 65536), the input buffer at 65536 (grown by switchboard_reserve).
@@ -44,6 +46,8 @@
   (data (i32.const 192) "{\22reject\22:true}")
   (data (i32.const 224) "config says reject")
   (data (i32.const 248) "clock")
+  (data (i32.const 256) "stall")
+  (data (i32.const 264) "spinlog")
 
   (func (export "switchboard_abi_version") (result i32) (i32.const 1))
 
@@ -110,7 +114,7 @@
   (func (export "switchboard_on_message") (param $inLen i32) (result i64)
     (local $env i32) (local $route i32) (local $user i32) (local $claims i32) (local $conn i32) (local $remote i32)
     (local $routeLen i32) (local $userLen i32) (local $claimsLen i32) (local $connLen i32) (local $remoteLen i32)
-    (local $envLen i32)
+    (local $envLen i32) (local $i i32)
     ;; the header: six u32 lengths, then the fields in the same order
     (local.set $envLen (i32.load (global.get $IN)))
     (local.set $routeLen (i32.load offset=4 (global.get $IN)))
@@ -158,11 +162,23 @@
           (then (return (i64.const 3))))
         (return (i64.const 0))))
 
+    ;; stall: 5000 iterations (several exits to Go), logging "stall" half-way
+    (if (call $eq (local.get $route) (local.get $routeLen) (i32.const 256) (i32.const 5))
+      (then
+        (loop $next
+          (if (i32.eq (local.get $i) (i32.const 2500))
+            (then (call $log (i32.const 0) (i32.const 256) (i32.const 5))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $next (i32.lt_u (local.get $i) (i32.const 5000))))
+        (return (i64.const 0))))
+
     ;; failures
     (if (call $eq (local.get $route) (local.get $routeLen) (i32.const 88) (i32.const 4)) ;; trap
       (then (unreachable)))
     (if (call $eq (local.get $route) (local.get $routeLen) (i32.const 96) (i32.const 4)) ;; loop
       (then (loop $forever (br $forever))))
+    (if (call $eq (local.get $route) (local.get $routeLen) (i32.const 264) (i32.const 7)) ;; spinlog: log forever
+      (then (loop $forever (call $log (i32.const 0) (i32.const 264) (i32.const 7)) (br $forever))))
     (if (call $eq (local.get $route) (local.get $routeLen) (i32.const 104) (i32.const 4)) ;; grow
       (then
         (loop $more
