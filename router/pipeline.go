@@ -372,19 +372,21 @@ func (r *Router) apply(c *conn, d decision) *Error {
 		if full {
 			return &Error{Code: CodeTooManyRooms, Message: "this connection is in too many rooms; leave one first"}
 		}
-		c.send(encodeFrame(opText, systemEvent("room_joined", d.name, "")))
+		// The room hears of the join before the joiner's reply goes out, so
+		// whoever the joiner talks to next has seen it.
 		if joined && first {
 			r.hub.toRoom(d.name, encodeFrame(opText, systemEvent("user_joined", d.name, c.userID)), c)
 		}
+		c.send(encodeFrame(opText, systemEvent("room_joined", d.name, "")))
 	case "leave":
 		left, last := r.hub.leave(c, d.name)
 		if !left {
 			return &Error{Code: CodeNotMember, Message: "not a member of room " + quote(d.name)}
 		}
-		c.send(encodeFrame(opText, systemEvent("room_left", d.name, "")))
 		if last {
 			r.hub.toRoom(d.name, encodeFrame(opText, systemEvent("user_left", d.name, c.userID)), nil)
 		}
+		c.send(encodeFrame(opText, systemEvent("room_left", d.name, "")))
 	case "deliver":
 		var skip *conn
 		if d.exclude {
