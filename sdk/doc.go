@@ -31,6 +31,10 @@
 // nothing for strings without escapes. Prefer them to encoding/json on the
 // message path: decoding with reflection costs microseconds per message.
 //
+// RewriteStrings builds a transformed envelope from the top-level string
+// fields a plugin changes, ConfigStrict refuses misspelt config keys, and
+// Message.ClaimStrings reads list claims such as roles.
+//
 // The same package builds natively, so a plugin's logic can be tested with
 // plain go test; package sdktest runs the registered handlers natively and
 // under the real host.

@@ -42,6 +42,34 @@ func (m *Message) Claim(name string) (string, bool) {
 	return m.stringAt(lookup(m.in.Claims, name))
 }
 
+// ClaimStrings returns the claim name of the sender as a list of strings:
+// a JSON array's string elements (others are skipped), or a lone string as
+// a list of one, such as a "roles" claim. ok is false when the claim is
+// missing or neither. The strings are valid until the handler returns.
+func (m *Message) ClaimStrings(name string) (list []string, ok bool) {
+	raw, found := lookup(m.in.Claims, name)
+	if !found || len(raw) == 0 {
+		return nil, false
+	}
+	switch raw[0] {
+	case '"':
+		s, ok := m.stringAt(raw, true)
+		if !ok {
+			return nil, false
+		}
+		return []string{s}, true
+	case '[':
+		list = []string{}
+		eachElement(raw, func(e []byte) {
+			if s, ok := m.stringAt(e, true); ok {
+				list = append(list, s)
+			}
+		})
+		return list, true
+	}
+	return nil, false
+}
+
 // Raw returns the raw JSON of the field at path (top-level field names,
 // then names inside nested objects), or nil when there is none.
 func (m *Message) Raw(path ...string) []byte {

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/switchboard-rt/switchboard/sdk/abi"
@@ -114,5 +115,38 @@ func BenchmarkString(b *testing.B) {
 	m := message(`{"type":"send_message","roomId":"general","text":"hello there https://example.com"}`)
 	for b.Loop() {
 		m.String("text")
+	}
+}
+
+func TestClaimStrings(t *testing.T) {
+	claims := `{"roles":["admin",1,"b\u00e9ta",null,"x"],"role":"solo","n":2,"obj":{"roles":["no"]},"empty":[],"esc":"a\"b"}`
+	env := `{"type":"m"}`
+	in := make([]byte, abi.MessageSize(len(env), 1, 1, len(claims), 0, 0))
+	abi.PutMessage(in, []byte(env), "m", "u", []byte(claims), "", "")
+	pm, _ := abi.ParseMessage(in)
+	var m Message
+	m.reset(pm)
+	cases := []struct {
+		name string
+		want []string
+		ok   bool
+	}{
+		{"roles", []string{"admin", "béta", "x"}, true}, // non-strings skipped
+		{"role", []string{"solo"}, true},                // a lone string
+		{"esc", []string{`a"b`}, true},
+		{"empty", []string{}, true},
+		{"n", nil, false},
+		{"obj", nil, false},
+		{"missing", nil, false},
+	}
+	for _, c := range cases {
+		got, ok := m.ClaimStrings(c.name)
+		if ok != c.ok || (got == nil) != (c.want == nil) || strings.Join(got, "|") != strings.Join(c.want, "|") {
+			t.Errorf("ClaimStrings(%q) = %q, %v; want %q, %v", c.name, got, ok, c.want, c.ok)
+		}
+	}
+	// No claims at all.
+	if got, ok := message(`{}`).ClaimStrings("roles"); got != nil || ok {
+		t.Errorf("ClaimStrings without the claim = %q, %v", got, ok)
 	}
 }

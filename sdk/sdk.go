@@ -1,8 +1,9 @@
 package sdk
 
 import (
+	"bytes"
 	"encoding/json"
-
+	"strings"
 	"unsafe"
 
 	"github.com/switchboard-rt/switchboard/sdk/abi"
@@ -80,13 +81,41 @@ func HandleMessage(f func(*Message) Verdict) { onMessage = f }
 // HandleConnect registers the connect-phase handler.
 func HandleConnect(f func(*Connect) ConnectVerdict) { onConnect = f }
 
-// Config decodes the plugin's config block (as JSON) into v.
-func Config(v any) error {
+// Config decodes the plugin's config block (as JSON) into v. Keys that v
+// does not have are ignored; see ConfigStrict.
+func Config(v any) error { return json.Unmarshal(config(), v) }
+
+// ConfigStrict decodes the plugin's config block (as JSON) into v, and
+// refuses a key that v's struct (or a struct inside it) does not have, so
+// a misspelt setting fails the load instead of being silently ignored:
+//
+//	config: unknown field "feilds"
+//
+// Its errors start with "config: ", and unwrap to encoding/json's.
+func ConfigStrict(v any) error {
+	d := json.NewDecoder(bytes.NewReader(config()))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return configError{err}
+	}
+	return nil
+}
+
+type configError struct{ err error }
+
+func (e configError) Error() string {
+	return "config: " + strings.TrimPrefix(e.err.Error(), "json: ")
+}
+
+func (e configError) Unwrap() error { return e.err }
+
+// config is the config block as JSON; {} when there is none.
+func config() []byte {
 	b := configJSON()
 	if len(b) == 0 {
 		b = []byte("{}")
 	}
-	return json.Unmarshal(b, v)
+	return b
 }
 
 // Level is a log level (the values of log/slog's levels).

@@ -6,13 +6,10 @@
 package main
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/switchboard-rt/switchboard/sdk"
 )
@@ -47,7 +44,7 @@ var (
 func init() {
 	sdk.HandleInit(func() error {
 		var cfg config
-		if err := decodeConfig(&cfg); err != nil {
+		if err := sdk.ConfigStrict(&cfg); err != nil {
 			return err
 		}
 		header, query = orDefault(cfg.Header, "X-API-Key"), orDefault(cfg.Query, "api_key")
@@ -130,21 +127,6 @@ func sortedKeys(m map[string]key) []string {
 	}
 	sort.Strings(ks)
 	return ks
-}
-
-// decodeConfig decodes the config strictly: a misspelt key is an error,
-// not a silently ignored setting.
-func decodeConfig(v any) error {
-	var raw json.RawMessage
-	if err := sdk.Config(&raw); err != nil {
-		return err
-	}
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return nil
 }
 
 func main() {}

@@ -7,10 +7,8 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/switchboard-rt/switchboard/sdk"
 )
@@ -25,7 +23,7 @@ var cfg config
 func init() {
 	sdk.HandleInit(func() error {
 		cfg = config{}
-		if err := decodeConfig(&cfg); err != nil {
+		if err := sdk.ConfigStrict(&cfg); err != nil {
 			return err
 		}
 		if cfg.Fields == nil {
@@ -45,7 +43,7 @@ func init() {
 }
 
 func redactMessage(m *sdk.Message) sdk.Verdict {
-	env, changed, err := rewrite(m.Envelope(), cfg.Fields, redact)
+	env, changed, err := sdk.RewriteStrings(m.Envelope(), cfg.Fields, redact)
 	if err != nil {
 		// The host checked the envelope is JSON: this is a bug here.
 		return sdk.Reject("redact_failed", err.Error())
@@ -63,10 +61,10 @@ const (
 	phoneMask = "[phone]"
 )
 
-// redact returns s with e-mail addresses and phone numbers masked, or nil
-// when there are none. It scans bytes by hand rather than with package
+// redact returns s with e-mail addresses and phone numbers masked, and
+// false when there are none (the same in every field). It scans bytes by hand rather than with package
 // regexp, which would add to the module and to every call (see README.md).
-func redact(s []byte) []byte {
+func redact(_ string, s []byte) ([]byte, bool) {
 	var out []byte // nil until something is masked
 	last := 0      // s[last:] is not yet in out
 	for i := 0; i < len(s); {
@@ -101,9 +99,9 @@ func redact(s []byte) []byte {
 		last, i = end, end
 	}
 	if out == nil {
-		return nil
+		return nil, false
 	}
-	return append(out, s[last:]...)
+	return append(out, s[last:]...), true
 }
 
 // email looks for an address around the '@' at s[at]: a local part of
@@ -190,183 +188,6 @@ func isSeparator(c byte) bool {
 func isPhoneByte(c byte) bool { return isDigit(c) || c == '+' || isSeparator(c) }
 func isLocal(c byte) bool {
 	return isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'
-}
-
-// decodeConfig decodes the config strictly: a misspelt key is an error,
-// not a silently ignored setting.
-func decodeConfig(v any) error {
-	var raw json.RawMessage
-	if err := sdk.Config(&raw); err != nil {
-		return err
-	}
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return nil
-}
-
-// rewrite passes the value of every top-level string member of the JSON
-// object env whose name is in names to f, and returns env with the values f
-// changed (returned non-nil) replaced. It visits every occurrence of a name: the SDK's field
-// lookups find the first of duplicate keys, but a browser's JSON.parse keeps
-// the last, so checking only the first would let a duplicate through.
-func rewrite(env []byte, names []string, f func([]byte) []byte) (out []byte, changed bool, err error) {
-	bad := func(what string) ([]byte, bool, error) {
-		return nil, false, errors.New("envelope is not a JSON object: " + what)
-	}
-	i := skipSpace(env, 0)
-	if i >= len(env) || env[i] != '{' {
-		return bad("no {")
-	}
-	last := 0 // env[last:] is not yet in out
-	for i = skipSpace(env, i+1); i < len(env) && env[i] != '}'; {
-		kEnd, ok := skipString(env, i)
-		if !ok {
-			return bad("bad member name")
-		}
-		key := env[i:kEnd]
-		if i = skipSpace(env, kEnd); i >= len(env) || env[i] != ':' {
-			return bad("no :")
-		}
-		i = skipSpace(env, i+1)
-		vEnd, ok := skipValue(env, i)
-		if !ok {
-			return bad("bad value")
-		}
-		if env[i] == '"' && wanted(key, names) {
-			s, err := decodeString(env[i:vEnd])
-			if err != nil {
-				return nil, false, err
-			}
-			if t := f(s); t != nil {
-				out = appendString(append(out, env[last:i]...), t)
-				last, changed = vEnd, true
-			}
-		}
-		if i = skipSpace(env, vEnd); i < len(env) && env[i] == ',' {
-			i = skipSpace(env, i+1)
-		}
-	}
-	if !changed {
-		return env, false, nil
-	}
-	return append(out, env[last:]...), true, nil
-}
-
-// decodeString decodes the JSON string raw: without escapes it is its own
-// body, no copy; encoding/json costs microseconds in wasm, so only strings
-// with escapes go through it.
-func decodeString(raw []byte) ([]byte, error) {
-	body := raw[1 : len(raw)-1]
-	if bytes.IndexByte(body, '\\') < 0 {
-		return body, nil
-	}
-	var s string
-	err := json.Unmarshal(raw, &s)
-	return []byte(s), err
-}
-
-// wanted reports whether the quoted JSON member name key is in names.
-func wanted(key []byte, names []string) bool {
-	name := key[1 : len(key)-1]
-	if bytes.IndexByte(name, '\\') >= 0 { // escaped: "te\u0078t" is "text"
-		var s string
-		if json.Unmarshal(key, &s) != nil {
-			return false
-		}
-		name = []byte(s)
-	}
-	for _, n := range names {
-		if string(name) == n {
-			return true
-		}
-	}
-	return false
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && isSpace(b[i]) {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string that starts at b[i].
-func skipString(b []byte, i int) (int, bool) {
-	if i >= len(b) || b[i] != '"' {
-		return 0, false
-	}
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			return i + 1, true
-		case '\\':
-			i++
-		}
-	}
-	return 0, false
-}
-
-// skipValue returns the index after the JSON value that starts at b[i].
-func skipValue(b []byte, i int) (int, bool) {
-	if i >= len(b) {
-		return 0, false
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1, true
-				}
-			case '"':
-				end, ok := skipString(b, i)
-				if !ok {
-					return 0, false
-				}
-				i = end - 1
-			}
-		}
-		return 0, false
-	}
-	start := i // number, true, false, null
-	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && !isSpace(b[i]) {
-		i++
-	}
-	return i, i > start
-}
-
-// appendString appends s to dst as a JSON string.
-func appendString(dst, s []byte) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c == '\n':
-			dst = append(dst, '\\', 'n')
-		case c == '\r':
-			dst = append(dst, '\\', 'r')
-		case c == '\t':
-			dst = append(dst, '\\', 't')
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return append(dst, '"')
 }
 
 func main() {}

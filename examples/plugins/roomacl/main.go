@@ -5,8 +5,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -33,7 +31,7 @@ var cfg config
 func init() {
 	sdk.HandleInit(func() error {
 		cfg = config{}
-		if err := decodeConfig(&cfg); err != nil {
+		if err := sdk.ConfigStrict(&cfg); err != nil {
 			return err
 		}
 		if cfg.RoomField == "" {
@@ -76,7 +74,8 @@ func check(m *sdk.Message) sdk.Verdict {
 			continue
 		}
 		if !loaded {
-			roles, loaded = userRoles(m.Claims()), true
+			roles, _ = m.ClaimStrings(cfg.Claim) // a list of strings, or one string
+			loaded = true
 		}
 		if !hasAny(roles, r.Roles) {
 			sdk.Count("forbidden", 1)
@@ -84,29 +83,6 @@ func check(m *sdk.Message) sdk.Verdict {
 		}
 	}
 	return sdk.Allow()
-}
-
-// userRoles reads the roles claim: a list of strings, or one string. It
-// decodes the claims with encoding/json, which costs microseconds, so it
-// runs only for rooms a rule covers.
-func userRoles(claims []byte) []string {
-	var all map[string]any
-	if len(claims) == 0 || json.Unmarshal(claims, &all) != nil {
-		return nil
-	}
-	switch v := all[cfg.Claim].(type) {
-	case string:
-		return []string{v}
-	case []any:
-		roles := make([]string, 0, len(v))
-		for _, e := range v {
-			if s, ok := e.(string); ok {
-				roles = append(roles, s)
-			}
-		}
-		return roles
-	}
-	return nil
 }
 
 func hasAny(have, want []string) bool {
@@ -118,21 +94,6 @@ func hasAny(have, want []string) bool {
 		}
 	}
 	return false
-}
-
-// decodeConfig decodes the config strictly: a misspelt key is an error,
-// not a silently ignored setting.
-func decodeConfig(v any) error {
-	var raw json.RawMessage
-	if err := sdk.Config(&raw); err != nil {
-		return err
-	}
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return nil
 }
 
 func main() {}
