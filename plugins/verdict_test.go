@@ -63,6 +63,14 @@ func FuzzDecodeVerdict(f *testing.F) {
 	f.Add(abi.Pack(abi.Transform, 0, 7), []byte(`{"a":1}`))
 	f.Add(abi.Pack(abi.Reroute, 0, 10), []byte("room:lobby"))
 	f.Fuzz(func(t *testing.T, result uint64, out []byte) {
+		// The connect decoder reads the same results from the same memory.
+		if cv, err := DecodeConnectVerdict(result, out); err != nil {
+			if !errors.Is(err, errMalformed) {
+				t.Fatalf("connect: error is not errMalformed: %v", err)
+			}
+		} else if cv.Accept == (cv.Code != "") || !cv.Accept && !utf8.ValidString(cv.Reason) {
+			t.Fatalf("connect: inconsistent verdict %+v", cv)
+		}
 		v, err := DecodeVerdict(result, out)
 		if err != nil {
 			if !errors.Is(err, errMalformed) {
