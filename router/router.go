@@ -159,9 +159,15 @@ func New(cfg *Config, opts ...Option) (*Router, error) {
 		return &gws.ServerOption{
 			ReadMaxPayloadSize: cfg.Server.MaxPayload,
 			// gws keeps one read buffer per connection for its lifetime;
-			// its 4 KiB default is most of an idle connection's memory,
+			// its 4 KiB default would be most of an idle connection's memory,
 			// and larger frames are read straight into their own buffer.
-			ReadBufferSize:   1024,
+			ReadBufferSize: 512,
+			// Messages are handled on a short-lived goroutine, one at a
+			// time and in order (a limit of 1), so the read loop's own
+			// stack, which every idle connection keeps, never grows to
+			// the depth of a route's handling.
+			ParallelEnabled:  true,
+			ParallelGolimit:  1,
 			CheckUtf8Enabled: true, // relayed text must stay valid UTF-8 for every recipient
 			HandshakeTimeout: cfg.Server.HandshakeTimeout,
 			NewSession:       func() gws.SessionStorage { return &session{} },
