@@ -62,8 +62,8 @@ func claimsFor(sub string, ttl time.Duration) jwt.MapClaims {
 	return jwt.MapClaims{"sub": sub, "exp": time.Now().Add(ttl).Unix()}
 }
 
-// dialOK connects and returns the client after "connected" for user.
-func dialOK(t *testing.T, s *server, query string, h http.Header, opts *websocket.DialOptions, user string) *client {
+// dialWith connects with the given query, headers and options.
+func dialWith(t *testing.T, s *server, query string, h http.Header, opts *websocket.DialOptions) *websocket.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -76,7 +76,13 @@ func dialOK(t *testing.T, s *server, query string, h http.Header, opts *websocke
 		t.Fatalf("dial: %v", err)
 	}
 	t.Cleanup(func() { c.CloseNow() })
-	cl := newClient(t, c, user)
+	return c
+}
+
+// dialOK connects and returns the client after "connected" for user.
+func dialOK(t *testing.T, s *server, query string, h http.Header, opts *websocket.DialOptions, user string) *client {
+	t.Helper()
+	cl := newClient(t, dialWith(t, s, query, h, opts), user)
 	if m := cl.expect("connected"); m["userId"] != user {
 		t.Fatalf("connected as %v, want %s", m["userId"], user)
 	}
@@ -86,18 +92,7 @@ func dialOK(t *testing.T, s *server, query string, h http.Header, opts *websocke
 // dialRefused connects and expects the close code.
 func dialRefused(t *testing.T, s *server, query string, h http.Header, opts *websocket.DialOptions, code websocket.StatusCode) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if opts == nil {
-		opts = &websocket.DialOptions{}
-	}
-	opts.HTTPHeader = h
-	c, _, err := websocket.Dial(ctx, s.url+query, opts)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { c.CloseNow() })
-	newClient(t, c, "refused").expectClose(code)
+	newClient(t, dialWith(t, s, query, h, opts), "refused").expectClose(code)
 }
 
 func TestTokenSources(t *testing.T) {

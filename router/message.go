@@ -1,6 +1,6 @@
 package router
 
-import "strconv"
+import "github.com/switchboard-rt/switchboard/plugins"
 
 // Message is what a policy sees of one incoming message.
 type Message struct {
@@ -14,43 +14,25 @@ type Message struct {
 	claimsJSON []byte // Claims encoded once per connection, for WASM plugins
 }
 
-// Action is what a policy decides for a message.
-type Action uint8
+// Action is what a policy decides for a message. It is the plugins
+// package's type, so a WASM plugin's verdict and a Go policy's are one
+// thing.
+type Action = plugins.Action
 
+// The actions.
 const (
-	Allow     Action = iota // pass the message on unchanged
-	Reject                  // refuse it: the sender gets an error with Code and Reason
-	Transform               // replace the payload with Verdict.Payload and go on
-	Drop                    // discard it silently; the sender still gets its ack
-	Reroute                 // deliver to Verdict.Target instead of the route's target
+	Allow     = plugins.Allow     // pass the message on unchanged
+	Reject    = plugins.Reject    // refuse it: the sender gets an error with Code and Reason
+	Transform = plugins.Transform // replace the payload with Verdict.Payload and go on
+	Drop      = plugins.Drop      // discard it silently; the sender still gets its ack
+	Reroute   = plugins.Reroute   // deliver to Verdict.Target instead of the route's target
 )
 
-func (a Action) String() string {
-	switch a {
-	case Allow:
-		return "allow"
-	case Reject:
-		return "reject"
-	case Transform:
-		return "transform"
-	case Drop:
-		return "drop"
-	case Reroute:
-		return "reroute"
-	}
-	return "action(" + strconv.Itoa(int(a)) + ")"
-}
-
-// Verdict is a policy's decision.
-type Verdict struct {
-	Action  Action
-	Code    string // Reject: the error code sent to the sender
-	Reason  string // Reject: the error message
-	Payload []byte // Transform: the new JSON envelope
-	// Reroute: "room:<id>", "user:<id>", "sender", "broadcast" or
-	// "route:<type>" (run that route's pipeline instead, up to a hop limit).
-	Target string
-}
+// Verdict is a policy's decision: Action, then Code and Reason (Reject),
+// Payload (Transform: the new JSON envelope) or Target (Reroute:
+// "room:<id>", "user:<id>", "sender", "broadcast" or "route:<type>", which
+// runs that route instead, up to a hop limit).
+type Verdict = plugins.Verdict
 
 // Error is an error sent to a client as {"type":"error","code","message"}.
 type Error struct {

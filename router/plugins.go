@@ -19,25 +19,9 @@ func (w wasmPolicy) HandleMessage(ctx context.Context, m *Message) Verdict {
 	if claims == nil && m.Claims != nil {
 		claims, _ = json.Marshal(m.Claims)
 	}
-	v := w.p.HandleMessage(ctx, &plugins.MessageInput{
+	return w.p.HandleMessage(ctx, &plugins.MessageInput{
 		Envelope: m.Payload, Route: m.Type, UserID: m.UserID, ConnID: m.ConnID, RemoteAddr: m.Remote, Claims: claims,
 	})
-	out := Verdict{Code: v.Code, Reason: v.Reason, Payload: v.Payload, Target: v.Target}
-	switch v.Action {
-	case plugins.Allow:
-		out.Action = Allow
-	case plugins.Reject:
-		out.Action = Reject
-	case plugins.Transform:
-		out.Action = Transform
-	case plugins.Drop:
-		out.Action = Drop
-	case plugins.Reroute:
-		out.Action = Reroute
-	default: // the host validates actions; refuse anything else all the same
-		out = Verdict{Action: Reject, Code: plugins.CodePluginError, Reason: "plugin returned an unknown action"}
-	}
-	return out
 }
 
 // loadPlugins compiles the config's WASM plugins and checks that its
