@@ -42,9 +42,10 @@ type conn struct {
 	router     *Router
 
 	mu      sync.Mutex
-	queue   [][]byte // frames waiting, each a complete WebSocket frame
-	spare   [][]byte // the other half of the double buffer
-	writing bool     // a writer goroutine is draining queue
+	queue   [][]byte    // frames waiting, each a complete WebSocket frame
+	spare   [][]byte    // the other half of the double buffer
+	bufs    net.Buffers // the batch being written; only the writer touches it
+	writing bool        // a writer goroutine is draining queue
 	// writeDeadline is the socket's write deadline; only the writer
 	// goroutine (one at a time, by writing) touches it.
 	writeDeadline time.Time
@@ -120,8 +121,11 @@ func (c *conn) flush() {
 			c.writeDeadline = now.Add(writeTimeout)
 			_ = c.net.SetWriteDeadline(c.writeDeadline)
 		}
-		bufs := net.Buffers(batch)
-		_, err := bufs.WriteTo(c.net)
+		// A field rather than a local: WriteTo's pointer receiver would
+		// make a local escape, an allocation per flush.
+		c.bufs = batch
+		_, err := c.bufs.WriteTo(c.net)
+		c.bufs = nil
 		clear(batch) // frames are shared; let them go as soon as they are written
 
 		c.mu.Lock()
