@@ -60,7 +60,7 @@ type conn struct {
 	expiry    *time.Timer // closes the connection when its token expires
 	pending   bool        // authenticated by its first message, not yet sent; guarded by mu
 
-	// Owned by the read loop (gws delivers one message at a time).
+	// Owned by the message handler (gws runs one at a time, in order).
 	limits     buckets
 	violations int // rate-limit errors in a row
 }

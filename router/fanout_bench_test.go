@@ -49,7 +49,9 @@ func benchRoom(b *testing.B, n int, plugin string, opts ...Option) (*Router, *co
 			b.Fatal(err)
 		}
 		c := &conn{id: randomID(), userID: "u" + randomID(), net: srv, router: r}
-		r.hub.add(c, 0)
+		if added, _ := r.hub.add(c, 0); !added {
+			b.Fatal("not added")
+		}
 		r.hub.join(c, "r", 0)
 		if sender == nil {
 			sender = c

@@ -29,24 +29,30 @@ func newHub() *hub {
 	return &hub{conns: make(map[*conn]struct{}), rooms: make(map[string]*room), users: make(map[string]*user)}
 }
 
-// add registers c unless its user already has maxPerUser connections
-// (0: no limit).
-func (h *hub) add(c *conn, maxPerUser int) bool {
+// add registers c unless its user already has maxPerUser connections (0:
+// no limit; full reports it) or c is closed already: a message handler can
+// admit a connection whose read loop has just ended, and OnClose marks it
+// closed before it removes it, so checking here, under the hub's lock,
+// leaves no ghost behind.
+func (h *hub) add(c *conn, maxPerUser int) (added, full bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if c.isClosed() {
+		return false, false
+	}
 	u := h.users[c.userID]
 	if u == nil {
 		u = &user{}
 		h.users[c.userID] = u
 	}
 	if maxPerUser > 0 && len(u.conns) >= maxPerUser {
-		return false
+		return false, true
 	}
 	c.userIndex = len(u.conns)
 	u.conns = append(u.conns, c)
 	c.user = u
 	h.conns[c] = struct{}{}
-	return true
+	return true, false
 }
 
 // remove takes c out of the hub and returns the rooms in which its user

@@ -113,9 +113,12 @@ func (e *events) OnOpen(ws *gws.Conn) {
 
 // admit adds an authenticated connection to the hub and greets it.
 func (r *Router) admit(c *conn) {
-	if !r.hub.add(c, r.cfg.Limits.ConnectionsPerUser) {
+	added, full := r.hub.add(c, r.cfg.Limits.ConnectionsPerUser)
+	if full {
 		r.log.Info("connection refused", "user", c.userID, "reason", reasonTooManyConns)
 		c.shutdown(ClosePolicyViolated, reasonTooManyConns, false)
+	}
+	if !added {
 		return
 	}
 	if r.m != nil {
