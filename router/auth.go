@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -236,7 +237,7 @@ func findToken(sources []config.TokenSource, r *http.Request) (tok string, first
 				return strings.TrimSpace(v[7:]), false
 			}
 		case config.TokenSubprotocol:
-			if t := subprotocolToken(r.Header.Values("Sec-WebSocket-Protocol")); t != "" {
+			if t := subprotocolToken(offeredSubprotocols(r.Header)); t != "" {
 				return t, false
 			}
 		case config.TokenFirstMessage:
@@ -246,26 +247,31 @@ func findToken(sources []config.TokenSource, r *http.Request) (tok string, first
 	return "", firstMessage
 }
 
-// subprotocolToken returns the protocol offered beside Subprotocol, which
-// carries the token (browsers cannot set headers on a WebSocket).
-func subprotocolToken(headers []string) string {
-	var offered bool
-	var other string
-	for _, h := range headers {
-		for _, p := range strings.Split(h, ",") {
-			p = strings.TrimSpace(p)
-			switch {
-			case p == Subprotocol:
-				offered = true
-			case p != "" && other == "":
-				other = p
+// offeredSubprotocols lists the subprotocols a WebSocket request offers.
+func offeredSubprotocols(h http.Header) []string {
+	var protos []string
+	for _, v := range h.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				protos = append(protos, p)
 			}
 		}
 	}
-	if !offered {
+	return protos
+}
+
+// subprotocolToken returns the protocol offered beside Subprotocol, which
+// carries the token (browsers cannot set headers on a WebSocket).
+func subprotocolToken(offered []string) string {
+	if !slices.Contains(offered, Subprotocol) {
 		return ""
 	}
-	return other
+	for _, p := range offered {
+		if p != Subprotocol {
+			return p
+		}
+	}
+	return ""
 }
 
 // IssueToken signs an HS256 token for sub with the given lifetime, for

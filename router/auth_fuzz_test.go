@@ -43,6 +43,6 @@ func FuzzAuthenticate(f *testing.F) {
 			t.Fatalf("wrong user %q", id.userID)
 		}
 		_, _ = a.verify(header)
-		_ = subprotocolToken([]string{header, tok})
+		_ = subprotocolToken(offeredSubprotocols(http.Header{"Sec-Websocket-Protocol": {header, tok}}))
 	})
 }

@@ -230,23 +230,8 @@ func frameInPlace(buf []byte, opcode byte) []byte {
 // encodeFrame builds a complete unmasked server frame for payload, so the
 // same bytes can be written to every recipient.
 func encodeFrame(opcode byte, payload []byte) []byte {
-	n := len(payload)
-	var frame []byte
-	switch {
-	case n < 126:
-		frame = make([]byte, 2, 2+n)
-		frame[1] = byte(n)
-	case n <= 0xFFFF:
-		frame = make([]byte, 4, 4+n)
-		frame[1] = 126
-		binary.BigEndian.PutUint16(frame[2:], uint16(n))
-	default:
-		frame = make([]byte, 10, 10+n)
-		frame[1] = 127
-		binary.BigEndian.PutUint64(frame[2:], uint64(n))
-	}
-	frame[0] = 0x80 | opcode // FIN
-	return append(frame, payload...)
+	buf := make([]byte, maxFrameHeader, maxFrameHeader+len(payload))
+	return frameInPlace(append(buf, payload...), opcode)
 }
 
 const (

@@ -2,6 +2,7 @@ package router
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -159,7 +160,7 @@ func checkField(v *fastjson.Value, f *config.Field) string {
 		if f.MaxLength != nil && n > *f.MaxLength {
 			return "must be at most " + strconv.Itoa(*f.MaxLength) + " characters"
 		}
-		if len(f.Enum) > 0 && !contains(f.Enum, string(b)) {
+		if len(f.Enum) > 0 && !slices.Contains(f.Enum, string(b)) {
 			return "must be one of the allowed values"
 		}
 		if f.Pattern != nil && !f.Pattern.Match(b) {
@@ -197,15 +198,6 @@ func checkField(v *fastjson.Value, f *config.Field) string {
 		}
 	}
 	return ""
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // reservedField reports fields the server owns in outbound messages: a

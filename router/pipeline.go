@@ -167,8 +167,7 @@ func (e *events) OnMessage(ws *gws.Conn, msg *gws.Message) {
 	if c == nil {
 		return
 	}
-	c.touch()
-	if c.isClosed() {
+	if !c.touch() {
 		return
 	}
 	if msg.Opcode != gws.OpcodeText {
@@ -179,13 +178,16 @@ func (e *events) OnMessage(ws *gws.Conn, msg *gws.Message) {
 }
 
 // touch pushes the read deadline forward: a peer that sends nothing, not
-// even a pong, for interval+timeout is gone.
-func (c *conn) touch() {
+// even a pong, for interval+timeout is gone. It reports false, and leaves
+// the deadline at closeGrace, when the connection is closing: its input is
+// ignored from then on.
+func (c *conn) touch() bool {
 	if c.isClosed() {
-		return // closing: the deadline is closeGrace now
+		return false
 	}
 	hb := c.router.cfg.Server.Heartbeat
 	_ = c.net.SetReadDeadline(time.Now().Add(hb.Interval + hb.Timeout))
+	return true
 }
 
 // handle runs one incoming text message through its route.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/switchboard-rt/switchboard/plugins"
 	"github.com/switchboard-rt/switchboard/sdk/abi"
@@ -62,16 +61,8 @@ func (r *Router) loadPlugins(o *options) (map[string]Policy, []plugins.ConnectPo
 
 // connectInput describes the upgrade request to connect-phase plugins.
 func connectInput(req *http.Request) *plugins.ConnectInput {
-	var protos []string
-	for _, h := range req.Header.Values("Sec-WebSocket-Protocol") {
-		for _, p := range strings.Split(h, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				protos = append(protos, p)
-			}
-		}
-	}
 	return &plugins.ConnectInput{
 		Method: req.Method, Path: req.URL.Path, RemoteAddr: req.RemoteAddr,
-		Header: req.Header, Query: req.URL.Query(), Cookies: req.Cookies(), Subprotocols: protos,
+		Header: req.Header, Query: req.URL.Query(), Cookies: req.Cookies(), Subprotocols: offeredSubprotocols(req.Header),
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -208,7 +209,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	id, err := r.auth.authenticate(req)
 	pending := errors.Is(err, errAwaitMessage)
 	upgrader := r.upgrader
-	if offersSubprotocol(req) {
+	if slices.Contains(offeredSubprotocols(req.Header), Subprotocol) {
 		upgrader = r.upgraderProto
 	}
 	if err != nil && !pending {
@@ -264,17 +265,6 @@ func readsClaims(rc *config.Route) bool {
 		}
 		for _, p := range e.Parts {
 			if p.From == config.FromUser && p.Path[0] == "claims" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func offersSubprotocol(req *http.Request) bool {
-	for _, h := range req.Header.Values("Sec-WebSocket-Protocol") {
-		for _, p := range strings.Split(h, ",") {
-			if strings.TrimSpace(p) == Subprotocol {
 				return true
 			}
 		}
