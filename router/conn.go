@@ -87,7 +87,7 @@ func (c *conn) send(frame []byte) {
 	c.writing = true
 	c.mu.Unlock()
 	if start {
-		go c.flush()
+		c.router.batcher.schedule(c)
 	}
 }
 

@@ -72,6 +72,7 @@ type Router struct {
 	auth          *authenticator
 	routes        map[string]*route
 	hub           *hub
+	batcher       *writeBatcher
 	upgrader      *gws.Upgrader
 	upgraderProto *gws.Upgrader // for clients offering Subprotocol
 	node          string        // prefix of message ids, unique per process
@@ -115,6 +116,7 @@ func New(cfg *Config, opts ...Option) (*Router, error) {
 		log:      o.logger,
 		routes:   make(map[string]*route, len(cfg.Routes)),
 		hub:      newHub(),
+		batcher:  newWriteBatcher(cfg.Server.WriteDelay),
 		node:     randomID()[:8],
 		stop:     make(chan struct{}),
 		connects: ipLimiter{rate: cfg.Limits.ConnectRate},

@@ -10,6 +10,7 @@ server {
   allowed_origins   = ["http://localhost:8080", "http://127.0.0.1:8080"]
   handshake_timeout = "5s"
   send_queue        = 256
+  write_delay       = "2ms"
 
   heartbeat {
     interval = "30s"

@@ -24,6 +24,7 @@ func (c *Config) Defaults() {
 	orDefault(&s.MaxPayload, 64<<10)
 	orDefault(&s.HandshakeTimeout, 5*time.Second)
 	orDefault(&s.SendQueue, 256)
+	orDefault(&s.WriteDelay, 2*time.Millisecond)
 	orDefault(&s.Heartbeat.Interval, 30*time.Second)
 	orDefault(&s.Heartbeat.Timeout, 10*time.Second)
 
@@ -229,6 +230,9 @@ func (c *Config) checkServer(report reporter) {
 	}
 	if s.MaxPayload < 0 || s.SendQueue < 0 || s.HandshakeTimeout < 0 || s.Heartbeat.Interval < 0 || s.Heartbeat.Timeout < 0 || s.MaxHeaderBytes < 0 {
 		report(s, "", "server", "Negative limit", "Sizes, counts and durations must not be negative.")
+	}
+	if s.WriteDelay > time.Second {
+		report(s, "write_delay", "server", "Invalid duration", fmt.Sprintf("write_delay holds every write back this long; a few milliseconds batch writes under load, %s would stall delivery (at most 1s).", s.WriteDelay))
 	}
 	if t := s.TLS; t != nil {
 		// Reported on the attribute, so that hcl's "Missing required

@@ -179,6 +179,7 @@ func TestValidFull(t *testing.T) {
 		AllowedOrigins:   []string{"https://app.example.com"},
 		HandshakeTimeout: 2 * time.Second,
 		SendQueue:        64,
+		WriteDelay:       -1,
 		MaxHeaderBytes:   8 << 10,
 		Heartbeat:        Heartbeat{Interval: 15 * time.Second, Timeout: 5 * time.Second},
 		TLS: &TLS{
@@ -292,7 +293,7 @@ func TestValidEmpty(t *testing.T) {
 	want := &Config{
 		Server: Server{
 			Listen: "127.0.0.1:8080", Path: "/ws", MaxPayload: 64 << 10, HandshakeTimeout: 5 * time.Second,
-			SendQueue: 256, MaxHeaderBytes: 16 << 10, Heartbeat: Heartbeat{Interval: 30 * time.Second, Timeout: 10 * time.Second},
+			SendQueue: 256, WriteDelay: 2 * time.Millisecond, MaxHeaderBytes: 16 << 10, Heartbeat: Heartbeat{Interval: 30 * time.Second, Timeout: 10 * time.Second},
 		},
 		Auth:     Auth{RejectWith: "close", FirstMessageTimeout: 5 * time.Second, OnExpiry: "close"},
 		Limits:   Limits{RoomsPerConnection: 100, CloseAfter: 10},
@@ -359,6 +360,30 @@ func TestCloseAfter(t *testing.T) {
 				t.Errorf("close_after = %s: %v", tc.src, err)
 			case tc.want != 0 && c.Limits.CloseAfter != tc.want:
 				t.Errorf("close_after = %s read as %d", tc.src, c.Limits.CloseAfter)
+			}
+		})
+	}
+}
+
+// TestWriteDelay: "0s" writes at once (stored as negative, since zero
+// means the default); negative and over-long delays are refused.
+func TestWriteDelay(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want time.Duration // 0: an error
+	}{
+		{`"0s"`, -1}, {`"0"`, -1}, {`"500us"`, 500 * time.Microsecond}, {`"5ms"`, 5 * time.Millisecond}, {`"1s"`, time.Second},
+		{`"-1ms"`, 0}, {`"2s"`, 0}, {`"soon"`, 0}, {`5`, 0},
+	} {
+		t.Run(tc.src, func(t *testing.T) {
+			c, err := Parse([]byte("server {\n  write_delay = "+tc.src+"\n}\n"), "s.hcl")
+			switch {
+			case tc.want == 0 && err == nil:
+				t.Errorf("write_delay = %s accepted as %v, want an error", tc.src, c.Server.WriteDelay)
+			case tc.want != 0 && err != nil:
+				t.Errorf("write_delay = %s: %v", tc.src, err)
+			case tc.want != 0 && c.Server.WriteDelay != tc.want:
+				t.Errorf("write_delay = %s read as %v", tc.src, c.Server.WriteDelay)
 			}
 		})
 	}

@@ -41,7 +41,7 @@ var (
 		{Type: "test", LabelNames: []string{"name"}},
 	}}
 	serverSchema = &hcl.BodySchema{
-		Attributes: attrs("listen", "path", "max_payload", "allowed_origins", "handshake_timeout", "send_queue", "max_header_bytes"),
+		Attributes: attrs("listen", "path", "max_payload", "allowed_origins", "handshake_timeout", "send_queue", "write_delay", "max_header_bytes"),
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "heartbeat"}, {Type: "tls"}},
 	}
 	metricsSchema = &hcl.BodySchema{Attributes: attrs("listen", "path")}
@@ -157,6 +157,10 @@ func (d *decoder) server(s *Server, b *hcl.Block) {
 	d.strs(c, s, "allowed_origins", &s.AllowedOrigins)
 	d.duration(c, s, "handshake_timeout", &s.HandshakeTimeout, true)
 	d.integer(c, s, "send_queue", &s.SendQueue, 1)
+	d.duration(c, s, "write_delay", &s.WriteDelay, false)
+	if _, set := c.Attributes["write_delay"]; set && s.WriteDelay == 0 {
+		s.WriteDelay = -1 // "0s" writes at once; zero would mean the default
+	}
 	d.size(c, s, "max_header_bytes", &s.MaxHeaderBytes)
 	byType := c.Blocks.ByType()
 	if tb := d.single(byType["tls"], "The server block"); tb != nil {

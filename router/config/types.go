@@ -51,9 +51,12 @@ type Server struct {
 	AllowedOrigins   []string      // empty: same-host origins only (requests without Origin are allowed)
 	HandshakeTimeout time.Duration // default 5s
 	SendQueue        int           // frames queued per connection before it counts as slow; default 256
-	MaxHeaderBytes   int           // largest upgrade request header; default 16KiB (serve only)
-	Heartbeat        Heartbeat
-	TLS              *TLS // nil: plain ws
+	// WriteDelay is how long a frame queued for an idle connection waits
+	// for more to share its write; default 2ms, negative writes at once.
+	WriteDelay     time.Duration
+	MaxHeaderBytes int // largest upgrade request header; default 16KiB (serve only)
+	Heartbeat      Heartbeat
+	TLS            *TLS // nil: plain ws
 }
 
 // TLS is `server { tls { ... } }`: serve wss with this certificate.

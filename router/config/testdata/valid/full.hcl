@@ -6,6 +6,7 @@ server {
   allowed_origins   = ["https://app.example.com"]
   handshake_timeout = "2s"
   send_queue        = 64
+  write_delay       = "0s"
   max_header_bytes  = "8KiB"
 
   heartbeat {

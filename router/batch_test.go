@@ -1,0 +1,103 @@
+package router
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/switchboard-rt/switchboard/router/config"
+)
+
+// loopbackConn returns a router connection over a real loopback TCP
+// socket and the client's end of it.
+func loopbackConn(t *testing.T, writeDelay time.Duration) (*conn, net.Conn) {
+	t.Helper()
+	r, err := New(&config.Config{Server: config.Server{WriteDelay: writeDelay}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close(); client.Close() })
+	return &conn{id: "c", net: srv, router: r}, client
+}
+
+// TestWriteDelayBatches: frames queued within the delay wait for it and
+// leave together, in one write the client reads at once.
+func TestWriteDelayBatches(t *testing.T) {
+	const delay = 300 * time.Millisecond
+	c, client := loopbackConn(t, delay)
+	frames := [][]byte{encodeFrame(opText, []byte("one")), encodeFrame(opText, []byte("two")), encodeFrame(opText, []byte("three"))}
+	want := bytes.Join(frames, nil)
+
+	start := time.Now()
+	for _, f := range frames {
+		c.send(f)
+	}
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 1024)
+	n, err := client.Read(buf)
+	waited := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waited < delay*9/10 {
+		t.Errorf("first bytes after %v, before the %v write delay", waited, delay)
+	}
+	if !bytes.Equal(buf[:n], want) {
+		t.Errorf("first read got %q, want all three frames in one write: %q", buf[:n], want)
+	}
+
+	// The delay is per burst: the next frame waits again rather than
+	// leaving at once behind the last write.
+	c.send(frames[0])
+	start = time.Now()
+	n, err = client.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < delay*8/10 {
+		t.Errorf("second burst after %v, before the %v write delay", waited, delay)
+	}
+	if !bytes.Equal(buf[:n], frames[0]) {
+		t.Errorf("second read got %q, want %q", buf[:n], frames[0])
+	}
+}
+
+// TestWriteDelayOff: a negative delay ("0s" in HCL) writes each burst at
+// once, and still writes everything queued.
+func TestWriteDelayOff(t *testing.T) {
+	c, client := loopbackConn(t, -1)
+	if c.router.batcher.delay > 0 {
+		t.Fatalf("delay %v, want writes at once", c.router.batcher.delay)
+	}
+	var want []byte
+	for _, s := range []string{"a", "b", "c"} {
+		f := encodeFrame(opText, []byte(s))
+		want = append(want, f...)
+		c.send(f)
+	}
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(client, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
