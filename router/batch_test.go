@@ -34,7 +34,9 @@ func loopbackConn(t *testing.T, writeDelay time.Duration) (*conn, net.Conn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close(); client.Close() })
-	return &conn{id: "c", net: srv, router: r}, client
+	c := r.newConn(srv)
+	c.id = "c"
+	return c, client
 }
 
 // TestWriteDelayBatches: frames queued within the delay wait for it and
@@ -83,8 +85,8 @@ func TestWriteDelayBatches(t *testing.T) {
 // once, and still writes everything queued.
 func TestWriteDelayOff(t *testing.T) {
 	c, client := loopbackConn(t, -1)
-	if c.router.batcher.delay > 0 {
-		t.Fatalf("delay %v, want writes at once", c.router.batcher.delay)
+	if c.batcher.delay > 0 {
+		t.Fatalf("delay %v, want writes at once", c.batcher.delay)
 	}
 	var want []byte
 	for _, s := range []string{"a", "b", "c"} {
@@ -99,5 +101,41 @@ func TestWriteDelayOff(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestWriteBatchPartial: a client that stops reading fills its socket; the
+// batcher's non-blocking write then leaves the rest to a writer goroutine,
+// and once the client reads again every byte arrives, in order.
+func TestWriteBatchPartial(t *testing.T) {
+	c, client := loopbackConn(t, time.Millisecond)
+	if c.raw == nil {
+		t.Skip("no non-blocking writes on this platform")
+	}
+	var want []byte
+	for i := range 120 {
+		f := encodeFrame(opText, bytes.Repeat([]byte{'a' + byte(i%26)}, 60<<10))
+		want = append(want, f...)
+		c.send(f)
+		if i%10 == 9 {
+			time.Sleep(3 * time.Millisecond) // let the batcher write what is queued
+		}
+	}
+	_ = client.SetReadDeadline(time.Now().Add(20 * time.Second))
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(client, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%d of %d bytes read; byte %d differs", len(got), len(want), i)
+			}
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || len(c.queue) != 0 {
+		t.Errorf("after the drain: closed %v, %d frames queued", c.closed, len(c.queue))
 	}
 }

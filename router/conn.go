@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -39,13 +40,18 @@ type conn struct {
 	claimsJSON []byte
 	remote     string
 	net        net.Conn
+	raw        syscall.RawConn // net's socket, for non-blocking writes; nil for TLS
 	router     *Router
+	batcher    *writeBatcher
 
-	mu      sync.Mutex
-	queue   [][]byte    // frames waiting, each a complete WebSocket frame
-	spare   [][]byte    // the other half of the double buffer
-	bufs    net.Buffers // the batch being written; only the writer touches it
-	writing bool        // a writer goroutine is draining queue
+	mu    sync.Mutex
+	queue [][]byte    // frames waiting, each a complete WebSocket frame
+	spare [][]byte    // the other half of the double buffer
+	bufs  net.Buffers // what is left of the batch being written; only the writer touches it
+	// inflight is the batch being written, when the batcher's
+	// non-blocking write left part of it (in bufs) to the writer goroutine.
+	inflight [][]byte
+	writing  bool // a writer goroutine is draining queue
 	// writeDeadline is the socket's write deadline; only the writer
 	// goroutine (one at a time, by writing) touches it.
 	writeDeadline time.Time
@@ -87,7 +93,49 @@ func (c *conn) send(frame []byte) {
 	c.writing = true
 	c.mu.Unlock()
 	if start {
-		c.router.batcher.schedule(c)
+		c.batcher.schedule(c)
+	}
+}
+
+// writeBatch is the batcher's write of c's queue: one non-blocking writev,
+// which on a connection that keeps up writes everything. What the socket
+// does not take now, and the close of a closing connection, go to a writer
+// goroutine.
+func (c *conn) writeBatch(w *rawWriter) {
+	c.mu.Lock()
+	if c.raw == nil || w == nil || c.closing || len(c.queue) == 0 {
+		c.mu.Unlock()
+		go c.flush()
+		return
+	}
+	batch := c.queue
+	c.queue = c.spare[:0]
+	c.mu.Unlock()
+
+	n, err := w.writev(c.raw, batch)
+	if err != nil {
+		c.abort()
+		return
+	}
+	if rest := advance(batch, n); len(rest) > 0 {
+		c.inflight, c.bufs = batch, rest
+		go c.flush()
+		return
+	}
+	clear(batch)
+	c.mu.Lock()
+	c.spare = batch[:0]
+	switch {
+	case len(c.queue) == 0:
+		c.writing = false
+		c.mu.Unlock()
+	case c.closing:
+		c.mu.Unlock()
+		go c.flush()
+	default:
+		// Queued while this batch was written: the next round takes it.
+		c.mu.Unlock()
+		c.batcher.schedule(c)
 	}
 }
 
@@ -96,18 +144,24 @@ func (c *conn) send(frame []byte) {
 func (c *conn) flush() {
 	for {
 		c.mu.Lock()
-		if len(c.queue) == 0 {
-			c.writing = false
-			closing := c.closing
-			c.mu.Unlock()
-			if closing {
-				c.finish()
-			}
-			return
-		}
-		batch := c.queue
-		c.queue = c.spare[:0]
 		closing := c.closing
+		batch := c.inflight // left by writeBatch, already in c.bufs
+		if batch == nil {
+			if len(c.queue) == 0 {
+				c.writing = false
+				c.mu.Unlock()
+				if closing {
+					c.finish()
+				}
+				return
+			}
+			batch = c.queue
+			c.queue = c.spare[:0]
+			// A field rather than a local: WriteTo's pointer receiver
+			// would make a local escape, an allocation per flush.
+			c.bufs = batch
+		}
+		c.inflight = nil
 		c.mu.Unlock()
 
 		// Re-arming the deadline costs a timer update per flush; a deadline
@@ -121,9 +175,6 @@ func (c *conn) flush() {
 			c.writeDeadline = now.Add(writeTimeout)
 			_ = c.net.SetWriteDeadline(c.writeDeadline)
 		}
-		// A field rather than a local: WriteTo's pointer receiver would
-		// make a local escape, an allocation per flush.
-		c.bufs = batch
 		_, err := c.bufs.WriteTo(c.net)
 		c.bufs = nil
 		clear(batch) // frames are shared; let them go as soon as they are written

@@ -48,7 +48,8 @@ func benchRoom(b *testing.B, n int, plugin string, opts ...Option) (*Router, *co
 		if err != nil {
 			b.Fatal(err)
 		}
-		c := &conn{id: randomID(), userID: "u" + randomID(), net: srv, router: r}
+		c := r.newConn(srv)
+		c.id, c.userID = randomID(), "u"+randomID()
 		if added, _ := r.hub.add(c, 0); !added {
 			b.Fatal("not added")
 		}

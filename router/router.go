@@ -72,7 +72,7 @@ type Router struct {
 	auth          *authenticator
 	routes        map[string]*route
 	hub           *hub
-	batcher       *writeBatcher
+	batchers      []*writeBatcher
 	upgrader      *gws.Upgrader
 	upgraderProto *gws.Upgrader // for clients offering Subprotocol
 	node          string        // prefix of message ids, unique per process
@@ -116,7 +116,7 @@ func New(cfg *Config, opts ...Option) (*Router, error) {
 		log:      o.logger,
 		routes:   make(map[string]*route, len(cfg.Routes)),
 		hub:      newHub(),
-		batcher:  newWriteBatcher(cfg.Server.WriteDelay),
+		batchers: newWriteBatchers(cfg.Server.WriteDelay),
 		node:     randomID()[:8],
 		stop:     make(chan struct{}),
 		connects: ipLimiter{rate: cfg.Limits.ConnectRate},
@@ -235,14 +235,8 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.log.Debug("upgrade failed", "remote", req.RemoteAddr, "err", err)
 		return
 	}
-	c := &conn{
-		id:      randomID(),
-		userID:  id.userID,
-		remote:  req.RemoteAddr,
-		net:     ws.NetConn(),
-		router:  r,
-		pending: pending,
-	}
+	c := r.newConn(ws.NetConn())
+	c.id, c.userID, c.remote, c.pending = randomID(), id.userID, req.RemoteAddr, pending
 	c.claims, c.claimsJSON = r.keptClaims(id.claims)
 	c.setExpiry(id.expires)
 	ws.Session().(*session).c = c
