@@ -58,11 +58,11 @@ type conn struct {
 	closed        bool // no more frames are accepted
 	closing       bool // a close frame is queued: close the socket once it is written
 
-	// Owned by the hub's lock.
-	rooms map[string]struct{}
-
-	user      *user       // set when the connection joins the hub
-	userIndex int         // position in user.conns; guarded by the hub's lock
+	// Guarded by the hub's lock.
+	rooms     []membership
+	user      *user // set when the connection joins the hub
+	userIndex int   // position in user.conns
+	inHub     bool
 	expiry    *time.Timer // closes the connection when its token expires
 	pending   bool        // authenticated by its first message, not yet sent; guarded by mu
 

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"slices"
 	"strings"
 	"sync"
 )
@@ -11,22 +12,32 @@ import (
 // every connection a room and two maps. Clients may not join such rooms.
 const userRoomPrefix = "user:"
 
-// hub holds the local connections, rooms and their members.
+// hub holds the local connections, rooms and their members. It keeps
+// per connection only what fan-out and removal need: an idle connection's
+// footprint is what 10k of them cost.
 type hub struct {
 	mu    sync.RWMutex
-	conns map[*conn]struct{}
+	n     int // connections in the hub
 	rooms map[string]*room
 	users map[string]*user
 }
 
 type room struct {
-	members []*conn        // iterated on every delivery: a slice, not a map
-	index   map[*conn]int  // position in members, for O(1) removal
-	users   map[string]int // member connections per user, for presence events
+	name    string
+	members []*conn // iterated on every delivery: a slice, not a map
+}
+
+// membership is a room a connection is in, with the connection's position
+// in the room's members for O(1) removal. A connection's memberships are
+// a short slice, scanned: most connections are in a few rooms, and
+// limits.rooms_per_connection bounds them.
+type membership struct {
+	room *room
+	at   int
 }
 
 func newHub() *hub {
-	return &hub{conns: make(map[*conn]struct{}), rooms: make(map[string]*room), users: make(map[string]*user)}
+	return &hub{rooms: make(map[string]*room), users: make(map[string]*user)}
 }
 
 // add registers c unless its user already has maxPerUser connections (0:
@@ -37,7 +48,7 @@ func newHub() *hub {
 func (h *hub) add(c *conn, maxPerUser int) (added, full bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if c.isClosed() {
+	if c.inHub || c.isClosed() {
 		return false, false
 	}
 	u := h.users[c.userID]
@@ -51,7 +62,8 @@ func (h *hub) add(c *conn, maxPerUser int) (added, full bool) {
 	c.userIndex = len(u.conns)
 	u.conns = append(u.conns, c)
 	c.user = u
-	h.conns[c] = struct{}{}
+	c.inHub = true
+	h.n++
 	return true, false
 }
 
@@ -60,10 +72,18 @@ func (h *hub) add(c *conn, maxPerUser int) (added, full bool) {
 func (h *hub) remove(c *conn) (left []string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if _, ok := h.conns[c]; !ok {
+	if !c.inHub {
 		return nil
 	}
-	delete(h.conns, c)
+	c.inHub = false
+	h.n--
+	for len(c.rooms) > 0 {
+		m := c.rooms[len(c.rooms)-1]
+		if h.leaveLocked(c, len(c.rooms)-1) {
+			left = append(left, m.room.name)
+		}
+	}
+	c.rooms = nil
 	u := c.user
 	end := len(u.conns) - 1
 	moved := u.conns[end]
@@ -73,12 +93,37 @@ func (h *hub) remove(c *conn) (left []string) {
 	if end == 0 {
 		delete(h.users, c.userID)
 	}
-	for name := range c.rooms {
-		if h.leaveLocked(c, name) {
-			left = append(left, name)
+	return left
+}
+
+// slot is the index in c.rooms of the room called name, or -1.
+func (c *conn) slot(name string) int {
+	for i, m := range c.rooms {
+		if m.room.name == name {
+			return i
 		}
 	}
-	return left
+	return -1
+}
+
+// inRoom reports whether c is a member of r.
+func (c *conn) inRoom(r *room) bool {
+	for _, m := range c.rooms {
+		if m.room == r {
+			return true
+		}
+	}
+	return false
+}
+
+// userInRoom reports whether a connection of u other than except is in r.
+func userInRoom(u *user, r *room, except *conn) bool {
+	for _, o := range u.conns {
+		if o != except && o.inRoom(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // join adds c to a room. first reports whether c is its user's first
@@ -87,33 +132,21 @@ func (h *hub) remove(c *conn) (left []string) {
 func (h *hub) join(c *conn, name string, maxRooms int) (joined, first, full bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if _, ok := h.conns[c]; !ok {
+	if !c.inHub || c.slot(name) >= 0 {
 		return false, false, false
 	}
-	if _, ok := c.rooms[name]; !ok && maxRooms > 0 && len(c.rooms) >= maxRooms {
+	if maxRooms > 0 && len(c.rooms) >= maxRooms {
 		return false, false, true
-	}
-	joined, first = h.joinLocked(c, name)
-	return joined, first, false
-}
-
-func (h *hub) joinLocked(c *conn, name string) (joined, first bool) {
-	if _, ok := c.rooms[name]; ok {
-		return false, false
 	}
 	r := h.rooms[name]
 	if r == nil {
-		r = &room{index: make(map[*conn]int), users: make(map[string]int)}
+		r = &room{name: name}
 		h.rooms[name] = r
 	}
-	r.index[c] = len(r.members)
+	first = !userInRoom(c.user, r, c)
+	c.rooms = append(c.rooms, membership{room: r, at: len(r.members)})
 	r.members = append(r.members, c)
-	r.users[c.userID]++
-	if c.rooms == nil {
-		c.rooms = make(map[string]struct{})
-	}
-	c.rooms[name] = struct{}{}
-	return true, r.users[c.userID] == 1
+	return true, first, false
 }
 
 // leave takes c out of a room. last reports whether its user has no
@@ -121,40 +154,35 @@ func (h *hub) joinLocked(c *conn, name string) (joined, first bool) {
 func (h *hub) leave(c *conn, name string) (left, last bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if _, ok := c.rooms[name]; !ok {
+	i := c.slot(name)
+	if i < 0 {
 		return false, false
 	}
-	return true, h.leaveLocked(c, name)
+	return true, h.leaveLocked(c, i)
 }
 
-func (h *hub) leaveLocked(c *conn, name string) (last bool) {
-	delete(c.rooms, name)
-	r := h.rooms[name]
-	if r == nil {
-		return false
-	}
-	i, ok := r.index[c]
-	if !ok {
-		return false
-	}
+// leaveLocked takes c out of the room of its membership i.
+func (h *hub) leaveLocked(c *conn, i int) (last bool) {
+	m := c.rooms[i]
+	c.rooms = slices.Delete(c.rooms, i, i+1)
+	r := m.room
 	end := len(r.members) - 1
-	if i != end {
+	if m.at != end {
 		moved := r.members[end]
-		r.members[i] = moved
-		r.index[moved] = i
+		r.members[m.at] = moved
+		for j := range moved.rooms {
+			if moved.rooms[j].room == r {
+				moved.rooms[j].at = m.at
+				break
+			}
+		}
 	}
 	r.members[end] = nil
 	r.members = r.members[:end]
-	delete(r.index, c)
-	r.users[c.userID]--
-	if r.users[c.userID] == 0 {
-		delete(r.users, c.userID)
-		last = true
-	}
 	if len(r.members) == 0 {
-		delete(h.rooms, name)
+		delete(h.rooms, r.name)
 	}
-	return last
+	return !userInRoom(c.user, r, c)
 }
 
 func (h *hub) isMember(c *conn, name string) bool {
@@ -162,9 +190,8 @@ func (h *hub) isMember(c *conn, name string) bool {
 		return id == c.userID
 	}
 	h.mu.RLock()
-	_, ok := c.rooms[name]
-	h.mu.RUnlock()
-	return ok
+	defer h.mu.RUnlock()
+	return c.slot(name) >= 0
 }
 
 // toRoom queues frame for every member of a room except skip (may be nil).
@@ -191,15 +218,13 @@ func (h *hub) toRoom(name string, frame []byte, skip *conn) int {
 
 // toAll queues frame for every connection except skip.
 func (h *hub) toAll(frame []byte, skip *conn) int {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
 	n := 0
-	for c := range h.conns {
+	h.each(func(c *conn) {
 		if c != skip {
 			c.send(frame)
 			n++
 		}
-	}
+	})
 	return n
 }
 
@@ -207,13 +232,15 @@ func (h *hub) toAll(frame []byte, skip *conn) int {
 func (h *hub) each(f func(*conn)) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for c := range h.conns {
-		f(c)
+	for _, u := range h.users {
+		for _, c := range u.conns {
+			f(c)
+		}
 	}
 }
 
 func (h *hub) count() int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return len(h.conns)
+	return h.n
 }
