@@ -139,3 +139,19 @@ func TestWriteBatchPartial(t *testing.T) {
 		t.Errorf("after the drain: closed %v, %d frames queued", c.closed, len(c.queue))
 	}
 }
+
+// TestReplyNotDelayed: a frame answering the connection itself (connected,
+// an ack, an error) is written at once, not held for the write delay.
+func TestReplyNotDelayed(t *testing.T) {
+	c, client := loopbackConn(t, time.Second) // the longest allowed
+	f := encodeFrame(opText, []byte(`{"type":"connected"}`))
+	c.reply(f)
+	_ = client.SetReadDeadline(time.Now().Add(800 * time.Millisecond))
+	got := make([]byte, len(f))
+	if _, err := io.ReadFull(client, got); err != nil {
+		t.Fatalf("reply not written before the 1s write delay: %v", err)
+	}
+	if !bytes.Equal(got, f) {
+		t.Errorf("got %q, want %q", got, f)
+	}
+}

@@ -71,9 +71,18 @@ type conn struct {
 	violations int // rate-limit errors in a row
 }
 
-// send queues a frame shared with other recipients. It never blocks: when
-// the queue is full the connection is a slow consumer and is closed.
-func (c *conn) send(frame []byte) {
+// send queues a frame shared with other recipients, for the batcher to
+// write. It never blocks: when the queue is full the connection is a slow
+// consumer and is closed.
+func (c *conn) send(frame []byte) { c.enqueue(frame, false) }
+
+// reply queues a frame that answers the connection itself (connected,
+// acks, errors, a join's reply): it starts a writer at once rather than
+// wait for the batcher, since nothing else is likely to share the write
+// and the client is waiting for it.
+func (c *conn) reply(frame []byte) { c.enqueue(frame, true) }
+
+func (c *conn) enqueue(frame []byte, now bool) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -92,7 +101,11 @@ func (c *conn) send(frame []byte) {
 	start := !c.writing
 	c.writing = true
 	c.mu.Unlock()
-	if start {
+	switch {
+	case !start:
+	case now:
+		go c.flush()
+	default:
 		c.batcher.schedule(c)
 	}
 }

@@ -35,7 +35,7 @@ func (r *Router) authMessage(c *conn, env *envelope, pending bool) {
 		c.setExpiry(id.expires)
 		r.admit(c)
 		if env.id != nil {
-			c.send(encodeFrame(opText, ackFrame(env.id)))
+			c.reply(encodeFrame(opText, ackFrame(env.id)))
 		}
 		return
 	}
@@ -52,7 +52,7 @@ func (r *Router) authMessage(c *conn, env *envelope, pending bool) {
 	c.claims, c.claimsJSON = r.keptClaims(id.claims)
 	c.setExpiry(id.expires)
 	if env.id != nil {
-		c.send(encodeFrame(opText, ackFrame(env.id)))
+		c.reply(encodeFrame(opText, ackFrame(env.id)))
 	}
 }
 
@@ -124,7 +124,7 @@ func (r *Router) admit(c *conn) {
 	if r.m != nil {
 		r.m.connections.Inc()
 	}
-	c.send(encodeFrame(opText, systemEvent("connected", "", c.userID)))
+	c.reply(encodeFrame(opText, systemEvent("connected", "", c.userID)))
 }
 
 func (e *events) OnClose(ws *gws.Conn, err error) {
@@ -150,7 +150,7 @@ func (e *events) OnClose(ws *gws.Conn, err error) {
 func (e *events) OnPing(ws *gws.Conn, payload []byte) {
 	if c := connOf(ws); c != nil {
 		c.touch()
-		c.send(encodeFrame(opPong, payload))
+		c.reply(encodeFrame(opPong, payload))
 	}
 }
 
@@ -240,7 +240,7 @@ func (r *Router) handle(c *conn, data []byte) {
 		return
 	}
 	if env.id != nil {
-		c.send(encodeFrame(opText, ackFrame(env.id)))
+		c.reply(encodeFrame(opText, ackFrame(env.id)))
 	}
 }
 
@@ -382,7 +382,7 @@ func (r *Router) apply(c *conn, d decision) *Error {
 		if joined && first {
 			r.hub.toRoom(d.name, encodeFrame(opText, systemEvent("user_joined", d.name, c.userID)), c)
 		}
-		c.send(encodeFrame(opText, systemEvent("room_joined", d.name, "")))
+		c.reply(encodeFrame(opText, systemEvent("room_joined", d.name, "")))
 	case "leave":
 		left, last := r.hub.leave(c, d.name)
 		if !left {
@@ -391,7 +391,7 @@ func (r *Router) apply(c *conn, d decision) *Error {
 		if last {
 			r.hub.toRoom(d.name, encodeFrame(opText, systemEvent("user_left", d.name, c.userID)), nil)
 		}
-		c.send(encodeFrame(opText, systemEvent("room_left", d.name, "")))
+		c.reply(encodeFrame(opText, systemEvent("room_left", d.name, "")))
 	case "deliver":
 		var skip *conn
 		if d.exclude {
@@ -404,7 +404,7 @@ func (r *Router) apply(c *conn, d decision) *Error {
 		case config.ToUser:
 			n = r.hub.toRoom(userRoomPrefix+d.name, d.frame, skip)
 		case config.ToSender:
-			c.send(d.frame)
+			c.reply(d.frame)
 			n = 1
 		case config.ToBroadcast:
 			n = r.hub.toAll(d.frame, skip)
@@ -462,7 +462,7 @@ func (c *conn) sendError(e *Error, id []byte) {
 		b = append(b, `,"id":`...)
 		b = append(b, id...)
 	}
-	c.send(encodeFrame(opText, append(b, '}')))
+	c.reply(encodeFrame(opText, append(b, '}')))
 }
 
 func ackFrame(id []byte) []byte {
