@@ -28,9 +28,10 @@ import (
 // The plugins plugins.hcl uses, each built from ../plugins/<name>.
 var pluginNames = []string{"apikey", "roomacl", "nolinks", "redact", "sanitize"}
 
-// Set by TestMain: the switchboard binary, and a copy of plugins.hcl whose
-// sources point at the plugins built from source (no .wasm is committed).
-var binary, configFile string
+// Set by TestMain: the switchboard binary, and copies of plugins.hcl and
+// bench-validator.hcl whose sources point at the plugins built from source
+// (no .wasm is committed).
+var binary, configFile, benchConfigFile string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "switchboard-config-test-")
@@ -50,24 +51,19 @@ func TestMain(m *testing.M) {
 }
 
 func setup(dir string) error {
-	src, err := os.ReadFile("plugins.hcl")
-	if err != nil {
-		return err
-	}
-	cfg := string(src)
+	wasm := map[string]string{}
 	for _, name := range pluginNames {
-		wasm, err := wasmbuild.Go(filepath.Join("..", "plugins", name))
+		path, err := wasmbuild.Go(filepath.Join("..", "plugins", name))
 		if err != nil {
 			return err
 		}
-		ref := strconv.Quote("../plugins/" + name + "/" + name + ".wasm")
-		if strings.Count(cfg, ref) != 1 {
-			return fmt.Errorf("plugins.hcl should have source = %s once", ref)
-		}
-		cfg = strings.Replace(cfg, ref, strconv.Quote(wasm), 1)
+		wasm[name] = path
 	}
-	configFile = filepath.Join(dir, "plugins.hcl")
-	if err := os.WriteFile(configFile, []byte(cfg), 0o644); err != nil {
+	var err error
+	if configFile, err = withBuiltPlugins(dir, "plugins.hcl", pluginNames, wasm); err != nil {
+		return err
+	}
+	if benchConfigFile, err = withBuiltPlugins(dir, "bench-validator.hcl", []string{"nolinks"}, wasm); err != nil {
 		return err
 	}
 	binary = filepath.Join(dir, "switchboard")
@@ -76,6 +72,25 @@ func setup(dir string) error {
 		return fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	return nil
+}
+
+// withBuiltPlugins writes a copy of file into dir whose plugin sources,
+// one for each of names, point at the plugins built from source.
+func withBuiltPlugins(dir, file string, names []string, wasm map[string]string) (string, error) {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	cfg := string(src)
+	for _, name := range names {
+		ref := strconv.Quote("../plugins/" + name + "/" + name + ".wasm")
+		if strings.Count(cfg, ref) != 1 {
+			return "", fmt.Errorf("%s should have source = %s once", file, ref)
+		}
+		cfg = strings.Replace(cfg, ref, strconv.Quote(wasm[name]), 1)
+	}
+	out := filepath.Join(dir, file)
+	return out, os.WriteFile(out, []byte(cfg), 0o644)
 }
 
 // switchboardTest runs `switchboard test -v -c file` and returns its exit
@@ -129,6 +144,15 @@ func TestConfigTests(t *testing.T) {
 		if !found {
 			t.Errorf("no test block named %q", name+": ...")
 		}
+	}
+}
+
+// TestBenchValidatorConfig: the config the benchmarks run with a WASM
+// validator loads, and its plugin runs on send_message.
+func TestBenchValidatorConfig(t *testing.T) {
+	code, out := switchboardTest(t, benchConfigFile)
+	if n := len(testNames(t, benchConfigFile)); code != 0 || !strings.Contains(out, fmt.Sprintf("\n%d passed, 0 failed", n)) {
+		t.Fatalf("switchboard test: exit %d, want 0 and %d passed\n%s", code, n, out)
 	}
 }
 
