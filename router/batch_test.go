@@ -155,3 +155,23 @@ func TestReplyNotDelayed(t *testing.T) {
 		t.Errorf("got %q, want %q", got, f)
 	}
 }
+
+// TestWriteBatchAfterDeadline: the write deadline an earlier write set
+// must not fail the batcher's writes once it has passed (it did: every
+// connection was dropped writeTimeout after its last blocking write).
+func TestWriteBatchAfterDeadline(t *testing.T) {
+	c, client := loopbackConn(t, time.Millisecond)
+	// As a blocking write writeTimeout ago would have left it.
+	c.writeDeadline = time.Now().Add(-time.Second)
+	_ = c.net.SetWriteDeadline(c.writeDeadline)
+	f := encodeFrame(opText, []byte("late"))
+	c.send(f)
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got := make([]byte, len(f))
+	if _, err := io.ReadFull(client, got); err != nil {
+		t.Fatalf("frame not written: %v", err)
+	}
+	if !bytes.Equal(got, f) {
+		t.Errorf("got %q, want %q", got, f)
+	}
+}

@@ -125,6 +125,7 @@ func (c *conn) writeBatch(w *rawWriter) {
 	c.queue = c.spare[:0]
 	c.mu.Unlock()
 
+	c.armWriteDeadline(false)
 	n, err := w.writev(c.raw, batch)
 	if err != nil {
 		c.abort()
@@ -177,17 +178,7 @@ func (c *conn) flush() {
 		c.inflight = nil
 		c.mu.Unlock()
 
-		// Re-arming the deadline costs a timer update per flush; a deadline
-		// between writeTimeout/2 and writeTimeout away bounds a stuck write
-		// just as well, so it is moved only once per writeTimeout/2.
-		now := time.Now()
-		switch {
-		case closing:
-			_ = c.net.SetWriteDeadline(now.Add(closeGrace))
-		case now.After(c.writeDeadline.Add(-writeTimeout / 2)):
-			c.writeDeadline = now.Add(writeTimeout)
-			_ = c.net.SetWriteDeadline(c.writeDeadline)
-		}
+		c.armWriteDeadline(closing)
 		_, err := c.bufs.WriteTo(c.net)
 		c.bufs = nil
 		clear(batch) // frames are shared; let them go as soon as they are written
@@ -199,6 +190,23 @@ func (c *conn) flush() {
 			c.abort()
 			return
 		}
+	}
+}
+
+// armWriteDeadline keeps the socket's write deadline ahead of the write
+// about to start; only the writer calls it. Re-arming costs a timer update
+// per write; a deadline between writeTimeout/2 and writeTimeout away bounds
+// a stuck write just as well, so it is moved only once per writeTimeout/2.
+// The batcher's non-blocking writes need it too: a deadline left in the
+// past by an earlier write fails every later one.
+func (c *conn) armWriteDeadline(closing bool) {
+	now := time.Now()
+	switch {
+	case closing:
+		_ = c.net.SetWriteDeadline(now.Add(closeGrace))
+	case now.After(c.writeDeadline.Add(-writeTimeout / 2)):
+		c.writeDeadline = now.Add(writeTimeout)
+		_ = c.net.SetWriteDeadline(c.writeDeadline)
 	}
 }
 

@@ -126,6 +126,11 @@ func (f *fanout) read(c *wsConn) {
 		if err != nil {
 			if !f.stopping.Load() {
 				f.lost.Add(1)
+				f.errMu.Lock()
+				if f.firstErr == "" {
+					f.firstErr = "connection lost without a close frame: " + err.Error()
+				}
+				f.errMu.Unlock()
 			}
 			return
 		}

@@ -14,12 +14,12 @@ func writeTable(w io.Writer, rep *Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	switch rep.Scenario {
 	case "fanout":
-		fmt.Fprintln(tw, "server\trate/s\tpubs\tsent/s\tdelivered\tdeliveries/s\tp50 ms\tp99 ms\tmax ms\tsrv cpu\tsrv µs/del\tload cpu\terrors\tsustained\t")
+		fmt.Fprintln(tw, "server\trate/s\tpubs\tsent/s\tdelivered\tdeliveries/s\tp50 ms\tp99 ms\tmax ms\tsrv cpu\tsrv µs/del\tload cpu\terrors\tlost\tsustained\t")
 		for _, r := range rep.Runs {
 			for _, s := range r.Fanout.Steps {
-				fmt.Fprintf(tw, "%s\t%.0f\t%d\t%.0f\t%.3f%%\t%.0f\t%.2f\t%.2f\t%.1f\t%.2f\t%.2f\t%.2f\t%d\t%s\t\n",
+				fmt.Fprintf(tw, "%s\t%.0f\t%d\t%.0f\t%.3f%%\t%.0f\t%.2f\t%.2f\t%.1f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%s\t\n",
 					r.Server, s.Rate, s.Publishers, s.SentPerSec, 100*s.DeliveredRatio, s.DeliveriesPerSec,
-					s.P50ms, s.P99ms, s.MaxMs, s.ServerCPU, s.ServerUsPerDel, s.LoadCPU, s.Errors, yesNo(s.Sustained))
+					s.P50ms, s.P99ms, s.MaxMs, s.ServerCPU, s.ServerUsPerDel, s.LoadCPU, s.Errors, s.Lost, yesNo(s.Sustained))
 			}
 		}
 		tw.Flush()
