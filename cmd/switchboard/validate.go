@@ -34,7 +34,7 @@ func validate(args []string, stdout, stderr io.Writer) int {
 		_ = config.WriteDiagnostics(stderr, &config.Diagnostics{Diags: diags, Files: files})
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: OK (%d routes, %d plugins, %d tests)\n", name, len(cfg.Routes), len(cfg.Plugins), len(cfg.Tests))
+	fmt.Fprintf(stdout, "%s: OK (%s, %s, %s)\n", name, count(len(cfg.Routes), "route"), count(len(cfg.Plugins), "plugin"), count(len(cfg.Tests), "test"))
 	return 0
 }
 
@@ -65,4 +65,12 @@ func loadPlugins(cfg *config.Config) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// count is "1 route", "2 routes".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
