@@ -39,8 +39,7 @@ func startChild(name, exe string, args []string, env []string, cpu int, path str
 	cmd.Env = append(os.Environ(), env...)
 	logs := &tailBuffer{max: 64 << 10}
 	cmd.Stdout, cmd.Stderr = logs, logs
-	// The server must not outlive the bench, even if the bench is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}

@@ -1,9 +1,12 @@
+// Process helpers for Linux, where the bench's figures come from /proc
+// and pinning from sched_setaffinity; proc_other.go has the fallbacks.
 package bench
 
 import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"syscall"
@@ -127,4 +130,10 @@ func (m cpuMeter) stop() (server, load float64) {
 		server = (cpuTime(m.pid) - m.srv0).Seconds() / wall
 	}
 	return server, load
+}
+
+// dieWithParent makes the started server get SIGTERM if the bench dies, so
+// it never outlives the bench, even when the bench is killed.
+func dieWithParent(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 }
