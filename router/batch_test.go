@@ -14,6 +14,14 @@ import (
 // loopbackConn returns a router connection over a real loopback TCP
 // socket and the client's end of it.
 func loopbackConn(t *testing.T, writeDelay time.Duration) (*conn, net.Conn) {
+	return loopbackConnAs(t, writeDelay, func(c net.Conn) net.Conn { return c })
+}
+
+// opaqueConn hides the socket behind a net.Conn, as *tls.Conn does: no
+// syscall.Conn, so no non-blocking writes.
+type opaqueConn struct{ net.Conn }
+
+func loopbackConnAs(t *testing.T, writeDelay time.Duration, wrap func(net.Conn) net.Conn) (*conn, net.Conn) {
 	t.Helper()
 	r, err := New(&config.Config{Server: config.Server{WriteDelay: writeDelay}})
 	if err != nil {
@@ -34,7 +42,7 @@ func loopbackConn(t *testing.T, writeDelay time.Duration) (*conn, net.Conn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close(); client.Close() })
-	c := r.newConn(srv)
+	c := r.newConn(wrap(srv))
 	c.id = "c"
 	return c, client
 }
@@ -173,5 +181,32 @@ func TestWriteBatchAfterDeadline(t *testing.T) {
 	}
 	if !bytes.Equal(got, f) {
 		t.Errorf("got %q, want %q", got, f)
+	}
+}
+
+// TestWriteBatchWithoutRawConn: over a connection that is not a plain
+// socket (TLS), the batcher hands each due connection to a writer
+// goroutine, and batching still holds.
+func TestWriteBatchWithoutRawConn(t *testing.T) {
+	c, client := loopbackConnAs(t, 200*time.Millisecond, func(c net.Conn) net.Conn { return opaqueConn{c} })
+	if c.raw != nil {
+		t.Fatal("raw access through a wrapped conn")
+	}
+	frames := [][]byte{encodeFrame(opText, []byte("x")), encodeFrame(opText, []byte("y"))}
+	start := time.Now()
+	for _, f := range frames {
+		c.send(f)
+	}
+	want := bytes.Join(frames, nil)
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(client, got); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < 180*time.Millisecond {
+		t.Errorf("written after %v, before the 200ms write delay", waited)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
