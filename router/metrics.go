@@ -42,7 +42,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		slowClosed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "slow_consumers_closed_total",
 			Help: "Connections closed with 1013 because their send queue was full."}),
 		pingRTT: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "ping_rtt_seconds",
-			Help:    "Round-trip time of the server's heartbeat pings.",
+			Help:    "Round-trip time of the server's heartbeat pings, from queueing the ping (which waits up to server.write_delay with other frames) to its pong.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
 	}
 	reg.MustRegister(m.connections, m.messagesIn, m.deliveries, m.rejections, m.pluginSeconds, m.slowClosed, m.pingRTT)
