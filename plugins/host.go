@@ -18,6 +18,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/switchboard-rt/switchboard/router/config"
 	"github.com/switchboard-rt/switchboard/sdk/abi"
@@ -276,9 +277,15 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 		inst.memory = &limitedMemory{limit: limit}
 		return inst.memory
 	})
-	mod, err := p.rt.InstantiateModule(experimental.WithMemoryAllocator(inst.ctx, alloc), p.compiled, mc)
+	initCtx := inst.ctx
+	if p.enforce == enforceContext {
+		var cancel context.CancelFunc
+		initCtx, cancel = context.WithTimeout(inst.ctx, initTimeout)
+		defer cancel()
+	}
+	mod, err := p.rt.InstantiateModule(experimental.WithMemoryAllocator(initCtx, alloc), p.compiled, mc)
 	if err != nil {
-		return nil, fmt.Errorf("cannot start an instance: %v", err)
+		return nil, fmt.Errorf("cannot start an instance: %v", inst.initErr(err))
 	}
 	inst.mod = mod
 	fail := func(err error) (*instance, error) {
@@ -290,25 +297,28 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 		if !ok {
 			return fail(errors.New("BUG: injected stop global missing"))
 		}
-		inst.meter = newMeter(g, p.timeout)
+		// Starting counts against initTimeout, not the call timeout;
+		// the meter is switched to the call timeout once init is done.
+		inst.meter = newMeter(g, initTimeout)
 		inst.memory.meter = inst.meter
+		inst.meter.begin()
 		var starts []string
 		if p.hasStart {
 			starts = append(starts, startExport)
 		}
 		for _, name := range append(starts, "_initialize") {
 			if fn := mod.ExportedFunction(name); fn != nil {
-				if _, err := fn.Call(inst.ctx); err != nil {
-					return fail(fmt.Errorf("cannot start an instance: %s failed: %v", name, err))
+				if _, err := fn.Call(initCtx); err != nil {
+					return fail(fmt.Errorf("cannot start an instance: %s failed: %v", name, inst.initErr(err)))
 				}
 			}
 		}
 	}
 	inst.mem = mod.Memory()
 	call := func(name string, params ...uint64) (uint64, error) {
-		res, err := mod.ExportedFunction(name).Call(inst.ctx, params...)
+		res, err := mod.ExportedFunction(name).Call(initCtx, params...)
 		if err != nil {
-			return 0, fmt.Errorf("%s failed: %v", name, err)
+			return 0, fmt.Errorf("%s failed: %v", name, inst.initErr(err))
 		}
 		if len(res) != 1 {
 			return 0, fmt.Errorf("%s must return one value", name)
@@ -333,6 +343,11 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 		msg, _ := inst.mem.Read(inst.desc.OutPtr, min(inst.desc.ErrLen, inst.desc.OutCap, 4096))
 		return fail(fmt.Errorf("the plugin rejected its config: %s", msg))
 	}
+	if inst.meter != nil {
+		inst.meter.end()
+		inst.meter = newMeter(inst.meter.stop, p.timeout)
+		inst.memory.meter = inst.meter
+	}
 	inst.onMessage = mod.ExportedFunction(abi.ExportMessage)
 	inst.onConnect = mod.ExportedFunction(abi.ExportConnect)
 	inst.reserve = mod.ExportedFunction(abi.ExportReserve)
@@ -340,6 +355,22 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 	p.live = append(p.live, inst)
 	p.mu.Unlock()
 	return inst, nil
+}
+
+// initTimeout bounds starting an instance: the guest runtime's start and
+// the plugin's init, which parses its config. Init runs at load and again
+// whenever an instance is replaced after a failure, on the path of a
+// message: a plugin that never returns from it must fail, not hang.
+const initTimeout = time.Second
+
+// initErr explains an error from starting an instance that ran out of
+// time.
+func (inst *instance) initErr(err error) error {
+	var exit *sys.ExitError
+	if inst.meter != nil && inst.meter.stopped || errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded {
+		return fmt.Errorf("did not finish within %v", initTimeout)
+	}
+	return err
 }
 
 func (inst *instance) readDescriptor(ptr uint32) error {

@@ -229,6 +229,22 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// TestInitTimeLimit: an init that never returns fails the load after
+// initTimeout, with either way of stopping guests, instead of hanging it
+// (and the replacement of an instance on a message's path with it).
+func TestInitTimeLimit(t *testing.T) {
+	for _, e := range []enforcement{enforceStop, enforceContext} {
+		t.Run(map[enforcement]string{enforceStop: "meter", enforceContext: "context"}[e], func(t *testing.T) {
+			h, _ := newHost(t, e)
+			_, err := h.Load(ctx, &config.Plugin{Name: "p", Source: wasm(t, "testdata/conformance.wat"), Config: map[string]any{"spin": true}, Pool: 1})
+			var le *LoadError
+			if !errors.As(err, &le) || !strings.Contains(err.Error(), "did not finish within 1s") {
+				t.Fatalf("got %v, want a LoadError saying init did not finish", err)
+			}
+		})
+	}
+}
+
 func TestNativePolicy(t *testing.T) {
 	var p Policy = MessageFunc("upper", func(_ context.Context, in *MessageInput) Verdict {
 		return Verdict{Action: Transform, Payload: []byte(strings.ToUpper(string(in.Envelope)))}

@@ -3,7 +3,7 @@
 ;; the conformance tests run both. Routes "trap", "loop", "grow", "exit",
 ;; "bad" and "big" fail on purpose. "stall" and "spinlog" are for the timeout
 ;; tests (plugins_test.go): they loop, calling log, whose handler the test
-;; makes slow.
+;; makes slow. The config {"spin":true} makes init loop forever.
 ;;
 ;; Memory: strings at 0, the descriptor at 1024, the output buffer at 2048
 ;; (to 65536), the input buffer at 65536 (grown by switchboard_reserve).
@@ -48,6 +48,7 @@
   (data (i32.const 248) "clock")
   (data (i32.const 256) "stall")
   (data (i32.const 264) "spinlog")
+  (data (i32.const 272) "{\22spin\22:true}")
 
   (func (export "switchboard_abi_version") (result i32) (i32.const 1))
 
@@ -77,6 +78,9 @@
     (local $n i32)
     ;; Read the config into the output buffer; {"reject":true} fails init.
     (local.set $n (call $config (global.get $OUT) (global.get $OUTCAP)))
+    ;; {"spin":true} never returns: for the init time limit.
+    (if (call $eq (global.get $OUT) (local.get $n) (i32.const 272) (i32.const 13))
+      (then (loop $forever (br $forever))))
     (if (call $eq (global.get $OUT) (local.get $n) (i32.const 192) (i32.const 15))
       (then
         (memory.copy (global.get $OUT) (i32.const 224) (i32.const 18))
