@@ -139,6 +139,7 @@ func (h *Host) load(ctx context.Context, pc *config.Plugin) (_ *Plugin, err erro
 		memory:  pc.Memory,
 		allow:   pc.OnError == "allow",
 		log:     h.log.With("plugin", pc.Name),
+		logs:    newLogLimiter(),
 		done:    make(chan struct{}),
 	}
 	switch pc.OnError {
@@ -252,7 +253,7 @@ func (p *Plugin) checkModule() error {
 // checked, init run, buffers known.
 func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 	inst := &instance{stack: make([]uint64, 1)}
-	inst.out = &lineLogger{log: p.log}
+	inst.out = &lineLogger{log: p.log, limit: p.logs}
 	inst.ctx = context.WithValue(context.Background(), instanceKey{}, inst)
 	// With injected yields, no guest code may run before the meter holds
 	// the $stop global (see injectStop): the start functions are called
@@ -444,8 +445,9 @@ func (h *Host) Close(ctx context.Context) error {
 // lineLogger sends a guest's stdout and stderr (Go runtime panics, stray
 // prints) to the log, a line at a time. Each instance has its own.
 type lineLogger struct {
-	log *slog.Logger
-	buf []byte
+	log   *slog.Logger
+	limit *logLimiter
+	buf   []byte
 }
 
 var _ io.Writer = (*lineLogger)(nil)
@@ -457,11 +459,15 @@ func (l *lineLogger) Write(b []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		l.log.Warn("plugin output", "line", string(l.buf[:i]))
+		if l.limit.allow(l.log) {
+			l.log.Warn("plugin output", "line", string(l.buf[:i]))
+		}
 		l.buf = l.buf[i+1:]
 	}
 	if len(l.buf) > 4096 {
-		l.log.Warn("plugin output", "line", string(l.buf))
+		if l.limit.allow(l.log) {
+			l.log.Warn("plugin output", "line", string(l.buf))
+		}
 		l.buf = l.buf[:0]
 	}
 	return len(b), nil

@@ -3,15 +3,47 @@ package plugins
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero/api"
+	"golang.org/x/time/rate"
 
 	"github.com/switchboard-rt/switchboard/sdk/abi"
 )
 
 // maxLogLine bounds one guest log message.
 const maxLogLine = 4096
+
+// A plugin may write logLines lines per second to the server's log, in
+// bursts of up to logBurst: a guest that logs in a loop would otherwise
+// write thousands of lines per call before its timeout stops it.
+const (
+	logLines = 20
+	logBurst = 100
+)
+
+// logLimiter drops a plugin's log lines beyond its rate and says how many
+// it dropped with the next line it lets through.
+type logLimiter struct {
+	lim     *rate.Limiter
+	dropped atomic.Int64
+}
+
+func newLogLimiter() *logLimiter {
+	return &logLimiter{lim: rate.NewLimiter(logLines, logBurst)}
+}
+
+func (l *logLimiter) allow(log *slog.Logger) bool {
+	if !l.lim.Allow() {
+		l.dropped.Add(1)
+		return false
+	}
+	if n := l.dropped.Swap(0); n > 0 {
+		log.Warn("plugin log lines dropped", "lines", n, "limit_per_second", logLines, "burst", logBurst)
+	}
+	return true
+}
 
 // instantiateHostModule provides the "switchboard" imports to this
 // plugin's runtime. The functions are api.GoModuleFunc (no reflection) and
@@ -33,7 +65,7 @@ func (p *Plugin) instantiateHostModule(ctx context.Context) error {
 
 func (p *Plugin) hostLog(ctx context.Context, m api.Module, stack []uint64) {
 	level, ptr, n := int32(stack[0]), uint32(stack[1]), uint32(stack[2])
-	if !p.log.Enabled(ctx, slog.Level(level)) {
+	if !p.log.Enabled(ctx, slog.Level(level)) || !p.logs.allow(p.log) {
 		return
 	}
 	msg, ok := m.Memory().Read(ptr, min(n, maxLogLine))

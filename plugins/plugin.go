@@ -24,6 +24,7 @@ type Plugin struct {
 	memory       int
 	allow        bool // on_error = "allow"
 	log          *slog.Logger
+	logs         *logLimiter // shared by the log import and stdout/stderr
 	configJSON   []byte
 	enforce      enforcement
 	hasMessage   bool

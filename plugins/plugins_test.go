@@ -245,6 +245,25 @@ func TestInitTimeLimit(t *testing.T) {
 	}
 }
 
+// TestLogLimit: a guest logging in a loop gets logBurst lines into the
+// server's log, not thousands, and the next line it is allowed says how
+// many were dropped.
+func TestLogLimit(t *testing.T) {
+	h, logs := newHost(t, enforceStop)
+	p := load(t, h, "p", "testdata/conformance.wat", nil, nil)
+	if got := p.HandleMessage(ctx, msg("spinlog")); got.Code != CodePluginError {
+		t.Fatalf("spinlog: got %+v, want a timeout", got)
+	}
+	if n := strings.Count(logs.String(), "msg=spinlog"); n < logBurst/2 || n > logBurst+5 {
+		t.Fatalf("%d lines logged in one call, want about %d", n, logBurst)
+	}
+	time.Sleep(200 * time.Millisecond) // the limit lets a line through again
+	p.HandleMessage(ctx, msg("log"))
+	if out := logs.String(); !strings.Contains(out, `msg="plugin log lines dropped"`) {
+		t.Fatalf("no dropped-lines line:\n%s", out[max(0, len(out)-2000):])
+	}
+}
+
 func TestNativePolicy(t *testing.T) {
 	var p Policy = MessageFunc("upper", func(_ context.Context, in *MessageInput) Verdict {
 		return Verdict{Action: Transform, Payload: []byte(strings.ToUpper(string(in.Envelope)))}
