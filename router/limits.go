@@ -3,6 +3,8 @@ package router
 import (
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -133,4 +135,46 @@ func (l *ipLimiter) sweep(now time.Time) {
 			delete(l.ips, ip)
 		}
 	}
+}
+
+// clientAddr is the address of the client behind req: the TCP peer, or,
+// when the peer is a trusted proxy, the nearest address in X-Forwarded-For
+// that is not itself a trusted proxy. Each proxy appends the address it
+// got the request from, so only the entries added by trusted proxies can
+// be believed: reading from the right stops at the first one a trusted
+// proxy did not vouch for. A malformed entry ends the walk at the peer.
+func clientAddr(req *http.Request, proxies []netip.Prefix) string {
+	if len(proxies) == 0 {
+		return req.RemoteAddr
+	}
+	peer, err := netip.ParseAddrPort(req.RemoteAddr)
+	if err != nil || !trusted(proxies, peer.Addr()) {
+		return req.RemoteAddr
+	}
+	hops := strings.Split(strings.Join(req.Header.Values("X-Forwarded-For"), ","), ",")
+	client := ""
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil || a.Zone() != "" {
+			break
+		}
+		client = a.Unmap().String()
+		if !trusted(proxies, a) {
+			break
+		}
+	}
+	if client == "" {
+		return req.RemoteAddr
+	}
+	return client
+}
+
+func trusted(proxies []netip.Prefix, a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

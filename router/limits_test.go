@@ -2,6 +2,7 @@ package router_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,6 +117,36 @@ func TestConnectionLimits(t *testing.T) {
 		_, resp, err := s.dialRaw(tok, nil)
 		if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
 			t.Fatalf("4th attempt: resp=%v err=%v", resp, err)
+		}
+	})
+	t.Run("connect rate per client behind a trusted proxy", func(t *testing.T) {
+		// The test's own address, 127.0.0.1, is the proxy.
+		hcl := strings.Replace(limitsHCL(`connect_rate = "1/m"`, ""), "auth {", "server {\n  trusted_proxies = [\"127.0.0.1\"]\n}\nauth {", 1)
+		s := startServer(t, hcl)
+		tok := "?token=" + token(t, "alice", time.Hour)
+		from := func(xff string) http.Header { return http.Header{"X-Forwarded-For": {xff}} }
+		if _, _, err := s.dialRaw(tok, from("203.0.113.1")); err != nil {
+			t.Fatalf("first client: %v", err)
+		}
+		if _, _, err := s.dialRaw(tok, from("203.0.113.2")); err != nil {
+			t.Fatalf("second client, own budget: %v", err)
+		}
+		// A client cannot pick a fresh address: the proxy appends the
+		// real one, and that is what counts.
+		_, resp, err := s.dialRaw(tok, from("198.51.100.7, 203.0.113.1"))
+		if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("first client again, spoofed entry in front: resp=%v err=%v", resp, err)
+		}
+	})
+	t.Run("X-Forwarded-For ignored without trusted proxies", func(t *testing.T) {
+		s := startServer(t, limitsHCL(`connect_rate = "1/m"`, ""))
+		tok := "?token=" + token(t, "alice", time.Hour)
+		if _, _, err := s.dialRaw(tok, http.Header{"X-Forwarded-For": {"203.0.113.1"}}); err != nil {
+			t.Fatal(err)
+		}
+		_, resp, err := s.dialRaw(tok, http.Header{"X-Forwarded-For": {"203.0.113.2"}})
+		if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("second attempt from the same peer: resp=%v err=%v", resp, err)
 		}
 	})
 	t.Run("connections per user", func(t *testing.T) {

@@ -200,6 +200,14 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "this endpoint speaks WebSocket only", http.StatusUpgradeRequired)
 		return
 	}
+	if addr := clientAddr(req, r.cfg.Server.TrustedProxies); addr != req.RemoteAddr {
+		// Handlers must not modify their request: a shallow copy, once
+		// per upgrade through a trusted proxy, carries the client's
+		// address to limits, plugins and logs.
+		proxied := *req
+		proxied.RemoteAddr = addr
+		req = &proxied
+	}
 	if !r.connects.allow(req) {
 		http.Error(w, "too many connection attempts; retry later", http.StatusTooManyRequests)
 		return

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -177,6 +178,7 @@ func TestValidFull(t *testing.T) {
 		Path:             "/realtime",
 		MaxPayload:       1000 * 1000,
 		AllowedOrigins:   []string{"https://app.example.com"},
+		TrustedProxies:   []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32"), netip.MustParsePrefix("fd00::/8")},
 		HandshakeTimeout: 2 * time.Second,
 		SendQueue:        64,
 		WriteDelay:       -1,
@@ -386,6 +388,28 @@ func TestWriteDelay(t *testing.T) {
 				t.Errorf("write_delay = %s read as %v", tc.src, c.Server.WriteDelay)
 			}
 		})
+	}
+}
+
+// TestTrustedProxies: addresses and CIDR ranges; anything else is an
+// error naming the entry.
+func TestTrustedProxies(t *testing.T) {
+	c, err := Parse([]byte(`server {
+  trusted_proxies = ["10.1.2.3/8", "::ffff:192.0.2.1", "2001:db8::1"]
+}
+`), "s.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32"), netip.MustParsePrefix("2001:db8::1/128")}
+	if !reflect.DeepEqual(c.Server.TrustedProxies, want) {
+		t.Errorf("got %v, want %v", c.Server.TrustedProxies, want)
+	}
+	for _, bad := range []string{`["proxy.internal"]`, `["10.0.0.0/33"]`, `["fe80::1%eth0"]`, `[""]`, `"10.0.0.1"`} {
+		_, err := Parse([]byte("server {\n  trusted_proxies = "+bad+"\n}\n"), "s.hcl")
+		if err == nil {
+			t.Errorf("trusted_proxies = %s accepted", bad)
+		}
 	}
 }
 

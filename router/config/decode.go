@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -41,7 +43,7 @@ var (
 		{Type: "test", LabelNames: []string{"name"}},
 	}}
 	serverSchema = &hcl.BodySchema{
-		Attributes: attrs("listen", "path", "max_payload", "allowed_origins", "handshake_timeout", "send_queue", "write_delay", "max_header_bytes"),
+		Attributes: attrs("listen", "path", "max_payload", "allowed_origins", "trusted_proxies", "handshake_timeout", "send_queue", "write_delay", "max_header_bytes"),
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "heartbeat"}, {Type: "tls"}},
 	}
 	metricsSchema = &hcl.BodySchema{Attributes: attrs("listen", "path")}
@@ -155,6 +157,17 @@ func (d *decoder) server(s *Server, b *hcl.Block) {
 	d.str(c, s, "path", &s.Path)
 	d.size(c, s, "max_payload", &s.MaxPayload)
 	d.strs(c, s, "allowed_origins", &s.AllowedOrigins)
+	var proxies []string
+	if d.strs(c, s, "trusted_proxies", &proxies) {
+		for _, p := range proxies {
+			prefix, err := parsePrefix(p)
+			if err != nil {
+				d.errorf(s, "trusted_proxies", "Invalid proxy address", fmt.Sprintf("%q is neither an IP address nor a CIDR range such as \"10.0.0.0/8\".", p))
+				break
+			}
+			s.TrustedProxies = append(s.TrustedProxies, prefix)
+		}
+	}
 	d.duration(c, s, "handshake_timeout", &s.HandshakeTimeout, true)
 	d.integer(c, s, "send_queue", &s.SendQueue, 1)
 	d.duration(c, s, "write_delay", &s.WriteDelay, false)
@@ -529,6 +542,19 @@ func (d *decoder) duration(c *hcl.BodyContent, obj any, name string, dst *time.D
 	default:
 		*dst = dur
 	}
+}
+
+// parsePrefix reads "10.0.0.0/8", "fd00::/8" or a single address.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, errors.New("not an address")
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
 
 // size decodes "64KiB", "1MB", "512B" or a number of bytes.

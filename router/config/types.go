@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"regexp"
 	"time"
 
@@ -45,10 +46,13 @@ func (c *Config) Plugin(name string) *Plugin {
 
 // Server is the `server` block.
 type Server struct {
-	Listen           string        // default "127.0.0.1:8080"
-	Path             string        // default "/ws"
-	MaxPayload       int           // bytes; default 64KiB; "64KiB", "1MB", "512B" or a number
-	AllowedOrigins   []string      // empty: same-host origins only (requests without Origin are allowed)
+	Listen         string   // default "127.0.0.1:8080"
+	Path           string   // default "/ws"
+	MaxPayload     int      // bytes; default 64KiB; "64KiB", "1MB", "512B" or a number
+	AllowedOrigins []string // empty: same-host origins only (requests without Origin are allowed)
+	// TrustedProxies are the peers (addresses or CIDR ranges) whose
+	// X-Forwarded-For names the client; empty trusts no one.
+	TrustedProxies   []netip.Prefix
 	HandshakeTimeout time.Duration // default 5s
 	SendQueue        int           // frames queued per connection before it counts as slow; default 256
 	// WriteDelay is how long a frame queued for an idle connection waits

@@ -4,6 +4,7 @@ server {
   path              = "/realtime"
   max_payload       = "1MB"
   allowed_origins   = ["https://app.example.com"]
+  trusted_proxies   = ["10.0.0.0/8", "192.0.2.1", "fd00::/8"]
   handshake_timeout = "2s"
   send_queue        = 64
   write_delay       = "0s"
