@@ -52,7 +52,8 @@ func parseTarget(raw string) (target, error) {
 type wsConn struct {
 	nc      net.Conn
 	br      *bufio.Reader
-	pending int // bytes of the last frame still in br, discarded on the next read
+	in      *stampedReader // under br: when the bytes being parsed arrived
+	pending int            // bytes of the last frame still in br, discarded on the next read
 	big     []byte
 
 	wmu  sync.Mutex // publishers write from the pacer, pongs from the reader
@@ -89,7 +90,8 @@ func dial(t target, token string, bufSize int, timeout time.Duration) (*wsConn, 
 		nc.Close()
 		return nil, err
 	}
-	br := bufio.NewReaderSize(nc, bufSize)
+	in := &stampedReader{r: nc}
+	br := bufio.NewReaderSize(in, bufSize)
 	status, err := br.ReadSlice('\n')
 	if err != nil {
 		nc.Close()
@@ -122,8 +124,26 @@ func dial(t target, token string, bufSize int, timeout time.Duration) (*wsConn, 
 		return nil, errors.New("handshake: missing or wrong Sec-WebSocket-Accept")
 	}
 	_ = nc.SetDeadline(time.Time{})
-	return &wsConn{nc: nc, br: br}, nil
+	return &wsConn{nc: nc, br: br, in: in}, nil
 }
+
+// stampedReader notes when each read from the socket returned: every
+// frame in that read arrived then. One clock read per read rather than per
+// frame, where the load generator spends its time (frames arrive batched).
+type stampedReader struct {
+	r  io.Reader
+	at time.Time
+}
+
+func (s *stampedReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.at = time.Now()
+	return n, err
+}
+
+// arrived is when the bytes of the frame next returned last came off the
+// socket (its last bytes, for a frame split over reads).
+func (c *wsConn) arrived() time.Time { return c.in.at }
 
 // next returns the next frame. The payload is valid until the next call.
 func (c *wsConn) next() (op byte, payload []byte, err error) {

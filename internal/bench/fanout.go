@@ -84,9 +84,10 @@ type fanout struct {
 
 var textKey = []byte(`"text":"`)
 
-// onText accounts one text frame. A message's text is "<step>:<ns>", the
-// step it belongs to and its send time in ns since the run's epoch.
-func (f *fanout) onText(p []byte) {
+// onText accounts one text frame that came off the socket at arrived. A
+// message's text is "<step>:<ns>", the step it belongs to and its send
+// time in ns since the run's epoch.
+func (f *fanout) onText(p []byte, arrived time.Time) {
 	i := bytes.Index(p, textKey)
 	if i < 0 {
 		if bytes.Contains(p, []byte(`"type":"error"`)) {
@@ -99,7 +100,7 @@ func (f *fanout) onText(p []byte) {
 		}
 		return
 	}
-	now := time.Since(f.epoch)
+	now := arrived.Sub(f.epoch)
 	rest := p[i+len(textKey):]
 	step, rest := parseUint(rest)
 	if len(rest) == 0 || rest[0] != ':' || step >= maxSteps {
@@ -137,7 +138,7 @@ func (f *fanout) read(c *wsConn) {
 		f.frames.Add(1)
 		switch op {
 		case opText:
-			f.onText(p)
+			f.onText(p, c.arrived())
 		case opPing:
 			_ = c.write(opPong, append([]byte(nil), p...))
 		case opClose:
