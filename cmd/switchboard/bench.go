@@ -56,10 +56,12 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	fl.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write the load generator's CPU profile to `file`")
 
 	fl.IntVar(&cfg.Fanout.Members, "subscribers", 1000, "fanout: connections in the room, publishers included")
-	fl.Float64Var(&cfg.Fanout.Rate, "rate", 100, "fanout: messages/s (the first step's)")
-	fl.Float64Var(&cfg.Fanout.Step, "step", 0, "fanout: multiply the rate by this `factor` each step until not sustained (0: one step)")
-	fl.IntVar(&cfg.Fanout.Steps, "steps", 12, "fanout: at most this many steps")
-	fl.DurationVar(&cfg.Fanout.Duration, "duration", 5*time.Second, "fanout: sending time per step")
+	// The defaults are the ramp docs/BENCHMARKS.md runs: from a rate both
+	// servers sustain up past where either stops.
+	fl.Float64Var(&cfg.Fanout.Rate, "rate", 60, "fanout: messages/s (the first step's)")
+	fl.Float64Var(&cfg.Fanout.Step, "step", 1.5, "fanout: multiply the rate by this `factor` each step until not sustained (0: one step)")
+	fl.IntVar(&cfg.Fanout.Steps, "steps", 13, "fanout: at most this many steps")
+	fl.DurationVar(&cfg.Fanout.Duration, "duration", 4*time.Second, "fanout: sending time per step")
 	fl.Float64Var(&cfg.Fanout.PublisherRate, "publisher-rate", 15, "fanout: messages/s per publishing connection, under the route's rate limit (0: one publisher)")
 	fl.StringVar(&cfg.Fanout.Room, "room", "bench", "fanout: room name")
 	fl.DurationVar(&cfg.Fanout.MaxP99, "max-p99", 50*time.Millisecond, "fanout: a step is sustained with ≥ 99.9% delivered and p99 latency at most this")
