@@ -17,7 +17,9 @@ package sdktest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,12 +59,21 @@ type native struct {
 // the plugin's init handler with cfg. It fails tb if init fails.
 func Native(tb testing.TB, cfg map[string]any) Plugin {
 	tb.Helper()
+	n, err := startNative(tb, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+func startNative(tb testing.TB, cfg map[string]any) (*native, error) {
+	tb.Helper()
 	if hook.Message == nil {
 		tb.Fatal("sdktest: the SDK is not linked into this test binary")
 	}
 	b, err := json.Marshal(cfg)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	if cfg == nil {
 		b = []byte("{}")
@@ -72,9 +83,28 @@ func Native(tb testing.TB, cfg map[string]any) Plugin {
 	hook.Log = func(level int32, msg string) { tb.Logf("plugin log (%v): %s", slog.Level(level), msg) }
 	hook.Count = func(name string, delta int64) { n.counters[name] += delta }
 	if errLen := hook.Init(n.out); errLen > 0 {
-		tb.Fatalf("the plugin rejected its config: %s", n.out[:errLen])
+		return nil, fmt.Errorf("the plugin rejected its config: %s", n.out[:errLen])
 	}
-	return n
+	return n, nil
+}
+
+// RejectsConfig checks that the plugin in dir refuses cfg at init, natively
+// and under the real host, with an error that contains want.
+func RejectsConfig(t *testing.T, dir string, cfg map[string]any, want string) {
+	t.Helper()
+	_, nativeErr := startNative(t, cfg)
+	_, wasmErr := loadWasm(t, dir, cfg)
+	for _, r := range []struct {
+		name string
+		err  error
+	}{{"native", nativeErr}, {"wasm", wasmErr}} {
+		switch {
+		case r.err == nil:
+			t.Errorf("%s: config %v accepted, want it refused with %q", r.name, cfg, want)
+		case !strings.Contains(r.err.Error(), want):
+			t.Errorf("%s: init error %q, want it to contain %q", r.name, r.err, want)
+		}
+	}
 }
 
 func (n *native) Message(tb testing.TB, in *plugins.MessageInput) plugins.Verdict {
@@ -115,6 +145,15 @@ type wasm struct{ p *plugins.Plugin }
 // internal/wasmbuild) and loads it with cfg under a real plugins.Host.
 func Wasm(tb testing.TB, dir string, cfg map[string]any) Plugin {
 	tb.Helper()
+	w, err := loadWasm(tb, dir, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return w
+}
+
+func loadWasm(tb testing.TB, dir string, cfg map[string]any) (wasm, error) {
+	tb.Helper()
 	h := plugins.NewHost(plugins.HostOptions{
 		Logger: slog.New(slog.NewTextHandler(tbWriter{tb}, nil)),
 	})
@@ -122,10 +161,7 @@ func Wasm(tb testing.TB, dir string, cfg map[string]any) Plugin {
 	p, err := h.Load(context.Background(), &config.Plugin{
 		Name: "test", Source: wasmbuild.Build(tb, dir), Config: cfg, Pool: 1, Timeout: time.Second,
 	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return wasm{p}
+	return wasm{p}, err
 }
 
 func (w wasm) check(tb testing.TB, before uint64) {

@@ -96,7 +96,7 @@ func TestAPIKeyBadConfig(t *testing.T) {
 		{"misspelt key", map[string]any{"keys": keysConfig, "headers": "X-Key"}, `config: unknown field "headers"`},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { checkRejected(t, c.cfg, c.want) })
+		t.Run(c.name, func(t *testing.T) { sdktest.RejectsConfig(t, ".", c.cfg, c.want) })
 	}
 }
 
@@ -112,30 +112,3 @@ func roles(claims map[string]any) []string {
 	}
 	return out
 }
-
-// checkRejected checks that the plugin's init refuses cfg with a message
-// containing want, natively and under the real host.
-func checkRejected(t *testing.T, cfg map[string]any, want string) {
-	t.Helper()
-	for _, load := range []struct {
-		name string
-		f    func(testing.TB, map[string]any) sdktest.Plugin
-	}{{"native", sdktest.Native}, {"wasm", func(tb testing.TB, cfg map[string]any) sdktest.Plugin { return sdktest.Wasm(tb, ".", cfg) }}} {
-		r := &fatalRecorder{TB: t}
-		load.f(r, cfg)
-		if !strings.Contains(r.fatal, want) {
-			t.Errorf("%s: init error %q, want it to contain %q", load.name, r.fatal, want)
-		}
-	}
-}
-
-// fatalRecorder keeps what sdktest reports through Fatal instead of ending
-// the test: sdktest fails a test whose plugin refuses its config, and here
-// that refusal is the expected result.
-type fatalRecorder struct {
-	testing.TB
-	fatal string
-}
-
-func (r *fatalRecorder) Fatal(args ...any)                 { r.fatal = fmt.Sprint(args...) }
-func (r *fatalRecorder) Fatalf(format string, args ...any) { r.fatal = fmt.Sprintf(format, args...) }

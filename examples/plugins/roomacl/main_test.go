@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/switchboard-rt/switchboard/plugins"
@@ -86,33 +84,6 @@ func TestRoomACLBadConfig(t *testing.T) {
 		{"misspelt key", map[string]any{"rules": rules, "roomfield": "x"}, `config: unknown field "roomfield"`},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { checkRejected(t, c.cfg, c.want) })
+		t.Run(c.name, func(t *testing.T) { sdktest.RejectsConfig(t, ".", c.cfg, c.want) })
 	}
 }
-
-// checkRejected checks that the plugin's init refuses cfg with a message
-// containing want, natively and under the real host.
-func checkRejected(t *testing.T, cfg map[string]any, want string) {
-	t.Helper()
-	for _, load := range []struct {
-		name string
-		f    func(testing.TB, map[string]any) sdktest.Plugin
-	}{{"native", sdktest.Native}, {"wasm", func(tb testing.TB, cfg map[string]any) sdktest.Plugin { return sdktest.Wasm(tb, ".", cfg) }}} {
-		r := &fatalRecorder{TB: t}
-		load.f(r, cfg)
-		if !strings.Contains(r.fatal, want) {
-			t.Errorf("%s: init error %q, want it to contain %q", load.name, r.fatal, want)
-		}
-	}
-}
-
-// fatalRecorder keeps what sdktest reports through Fatal instead of ending
-// the test: sdktest fails a test whose plugin refuses its config, and here
-// that refusal is the expected result.
-type fatalRecorder struct {
-	testing.TB
-	fatal string
-}
-
-func (r *fatalRecorder) Fatal(args ...any)                 { r.fatal = fmt.Sprint(args...) }
-func (r *fatalRecorder) Fatalf(format string, args ...any) { r.fatal = fmt.Sprintf(format, args...) }
