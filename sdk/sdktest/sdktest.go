@@ -10,6 +10,9 @@
 //		})
 //	}
 //
+// RejectsConfig checks, both ways too, that init refuses a config with the
+// expected error.
+//
 // Native runs go through the same ABI encoding and result rules as the
 // host. They share the SDK's package state, so do not run them in parallel.
 package sdktest
