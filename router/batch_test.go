@@ -47,6 +47,22 @@ func loopbackConnAs(t *testing.T, writeDelay time.Duration, wrap func(net.Conn) 
 	return c, client
 }
 
+// expectBytes reads len(want) bytes from client within d and checks they
+// are want.
+func expectBytes(t *testing.T, client net.Conn, want []byte, d time.Duration) {
+	t.Helper()
+	_ = client.SetReadDeadline(time.Now().Add(d))
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(client, got); err != nil {
+		t.Fatalf("%d bytes not read within %v: %v", len(want), d, err)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("byte %d of %d differs: got %q, want %q", i, len(want), got[max(0, i-8):min(len(got), i+8)], want[max(0, i-8):min(len(want), i+8)])
+		}
+	}
+}
+
 // TestWriteDelayBatches: frames queued within the delay wait for it and
 // leave together, in one write the client reads at once.
 func TestWriteDelayBatches(t *testing.T) {
@@ -102,14 +118,7 @@ func TestWriteDelayOff(t *testing.T) {
 		want = append(want, f...)
 		c.send(f)
 	}
-	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
-	got := make([]byte, len(want))
-	if _, err := io.ReadFull(client, got); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("got %q, want %q", got, want)
-	}
+	expectBytes(t, client, want, 10*time.Second)
 }
 
 // TestWriteBatchPartial: a client that stops reading fills its socket; the
@@ -129,18 +138,7 @@ func TestWriteBatchPartial(t *testing.T) {
 			time.Sleep(3 * time.Millisecond) // let the batcher write what is queued
 		}
 	}
-	_ = client.SetReadDeadline(time.Now().Add(20 * time.Second))
-	got := make([]byte, len(want))
-	if _, err := io.ReadFull(client, got); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		for i := range got {
-			if got[i] != want[i] {
-				t.Fatalf("%d of %d bytes read; byte %d differs", len(got), len(want), i)
-			}
-		}
-	}
+	expectBytes(t, client, want, 20*time.Second)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed || len(c.queue) != 0 {
@@ -154,14 +152,7 @@ func TestReplyNotDelayed(t *testing.T) {
 	c, client := loopbackConn(t, time.Second) // the longest allowed
 	f := encodeFrame(opText, []byte(`{"type":"connected"}`))
 	c.reply(f)
-	_ = client.SetReadDeadline(time.Now().Add(800 * time.Millisecond))
-	got := make([]byte, len(f))
-	if _, err := io.ReadFull(client, got); err != nil {
-		t.Fatalf("reply not written before the 1s write delay: %v", err)
-	}
-	if !bytes.Equal(got, f) {
-		t.Errorf("got %q, want %q", got, f)
-	}
+	expectBytes(t, client, f, 800*time.Millisecond) // before the 1s delay
 }
 
 // TestWriteBatchAfterDeadline: the write deadline an earlier write set
@@ -174,14 +165,7 @@ func TestWriteBatchAfterDeadline(t *testing.T) {
 	_ = c.net.SetWriteDeadline(c.writeDeadline)
 	f := encodeFrame(opText, []byte("late"))
 	c.send(f)
-	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
-	got := make([]byte, len(f))
-	if _, err := io.ReadFull(client, got); err != nil {
-		t.Fatalf("frame not written: %v", err)
-	}
-	if !bytes.Equal(got, f) {
-		t.Errorf("got %q, want %q", got, f)
-	}
+	expectBytes(t, client, f, 10*time.Second)
 }
 
 // TestWriteBatchWithoutRawConn: over a connection that is not a plain
@@ -197,16 +181,8 @@ func TestWriteBatchWithoutRawConn(t *testing.T) {
 	for _, f := range frames {
 		c.send(f)
 	}
-	want := bytes.Join(frames, nil)
-	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
-	got := make([]byte, len(want))
-	if _, err := io.ReadFull(client, got); err != nil {
-		t.Fatal(err)
-	}
+	expectBytes(t, client, bytes.Join(frames, nil), 10*time.Second)
 	if waited := time.Since(start); waited < 180*time.Millisecond {
 		t.Errorf("written after %v, before the 200ms write delay", waited)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -116,7 +116,7 @@ func (c *conn) enqueue(frame []byte, now bool) {
 // goroutine.
 func (c *conn) writeBatch(w *rawWriter) {
 	c.mu.Lock()
-	if c.raw == nil || w == nil || c.closing || len(c.queue) == 0 {
+	if c.raw == nil || c.closing || len(c.queue) == 0 {
 		c.mu.Unlock()
 		go c.flush()
 		return
