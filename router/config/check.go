@@ -113,6 +113,12 @@ func (d *decoder) report(filename string) reporter {
 		}
 		rng, ok := d.ranges[rangeKey{obj, attr}]
 		if !ok {
+			// "room msg.roomId" (a reference within room) falls back to room.
+			if a, _, sub := strings.Cut(attr, " "); sub {
+				rng, ok = d.ranges[rangeKey{obj, a}]
+			}
+		}
+		if !ok {
 			rng, ok = d.ranges[rangeKey{obj, ""}]
 		}
 		if !ok {
@@ -193,6 +199,7 @@ func (c *Config) check(report reporter) {
 		}
 		types[r.Type] = true
 		c.checkRoute(report, r, where)
+		checkFieldRefs(report, r, where)
 		c.checkPluginRefs(report, r, where, r.Plugins)
 	}
 

@@ -699,7 +699,7 @@ func goConfig() *Config {
 			{Type: "join_room", Action: "join", Room: msgExpr("roomId")},
 			{
 				Type:    "send_message",
-				Schema:  []*Field{{Name: "text", Type: TypeString, MaxLength: intp(10), Pattern: regexp.MustCompile(`^\w+$`)}},
+				Schema:  []*Field{{Name: "text", Type: TypeString, MaxLength: intp(10), Pattern: regexp.MustCompile(`^\w+$`)}, {Name: "roomId", Type: TypeString}},
 				Rate:    &Rate{Count: 5, Per: time.Second},
 				Plugins: []string{"p"},
 				Deliver: &Deliver{To: ToRoom, Room: msgExpr("roomId"), RequireMember: true},
@@ -806,6 +806,8 @@ func TestGoCheck(t *testing.T) {
 		{"bad expr", func(c *Config) { c.Routes[0].Room = &Expr{Parts: []ExprPart{{From: FromUser, Path: []string{"name"}}}} },
 			[]string{"Invalid reference"}},
 		{"empty expr", func(c *Config) { c.Routes[0].Room = &Expr{} }, []string{"Empty expression"}},
+		{"undeclared field", func(c *Config) { c.Routes[1].Deliver.Room = msgExpr("roomid") },
+			[]string{`route "send_message" deliver room msg.roomid: Undeclared field; msg.roomid is not in the route's schema, which declares "text", "roomId" (besides "type" and "id", in every message). Did you mean "roomId"?`}},
 		{"token source", func(c *Config) {
 			c.Auth.TokenFrom = []TokenSource{{Kind: "query"}, {Kind: "header", Name: "x-token"}, {Kind: "body"}}
 		}, []string{"token_from[0]: Invalid token source", "token_from[1]: Invalid token source", "token_from[2]: Invalid token source"}},

@@ -395,6 +395,7 @@ func (d *decoder) expr(c *hcl.BodyContent, obj any, name string) *Expr {
 		d.failed[rangeKey{obj, name}] = true
 		e = &Expr{Range: attr.Expr.Range()}
 	}
+	d.msgRefRanges(obj, name, attr.Expr)
 	return e
 }
 
