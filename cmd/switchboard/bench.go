@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +15,7 @@ import (
 
 const benchUsage = `usage: switchboard bench fanout|idle|connect [flags]
 
+commands:
   fanout   members in one room, publishers stepping the message rate up:
            delivered ratio, deliveries/s, latency p50/p99/max per rate
   idle     authenticated connections joined to rooms: server RSS per connection
@@ -29,23 +29,39 @@ already running.
 Example (server on core 0, load on core 1):
   switchboard bench fanout --baseline --server-cpu 0 --load-cpu 1
 
-Flags:
+Run 'switchboard bench <command> -h' for its flags.
 `
+
+// benchAbout describes each scenario in its -h.
+var benchAbout = map[string]string{
+	"fanout":  "Members in one room, publishers stepping the message rate up until a step is\nnot sustained: delivered ratio, deliveries/s, latency p50/p99/max per rate.",
+	"idle":    "Authenticated connections joined to rooms, then idle: the server's RSS per\nconnection.",
+	"connect": "WebSocket handshakes per second with JWT auth.",
+}
 
 func benchCmd(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "baseline-server" {
-		return baselineServer(args[1:], stderr)
+		return baselineServer(args[1:], stdout, stderr)
 	}
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+	switch {
+	case len(args) == 0:
 		fmt.Fprint(stderr, benchUsage)
 		return 2
+	case args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help":
+		fmt.Fprint(stdout, benchUsage)
+		return 0
+	case benchAbout[args[0]] == "":
+		fmt.Fprintf(stderr, "switchboard: bench: unknown command %q\n\n%s", args[0], benchUsage)
+		return 2
 	}
-	cfg := bench.Config{Scenario: args[0], Command: "switchboard bench " + strings.Join(args, " ")}
-	fl := flag.NewFlagSet("bench "+args[0], flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	fl.Usage = func() { fmt.Fprint(stderr, benchUsage); fl.PrintDefaults() }
+	scenario := args[0]
+	cfg := bench.Config{Scenario: scenario, Command: "switchboard bench " + strings.Join(args, " ")}
+	// Each scenario defines the flags common to all and its own, so that
+	// its -h describes what applies to it.
+	fl := newFlagSet("bench "+scenario, "[flags]", benchAbout[scenario]+"\nBy default bench starts 'switchboard serve' itself (see 'switchboard bench -h').", stderr)
 	fl.StringVar(&cfg.URL, "url", "", "`ws://` URL of a running server (default: start one)")
-	fl.StringVar(&cfg.Secret, "secret", os.Getenv("SWITCHBOARD_JWT_SECRET"), "JWT `secret` for tokens (default $SWITCHBOARD_JWT_SECRET; random for servers bench starts)")
+	// Not the flag's default, which -h would print.
+	fl.StringVar(&cfg.Secret, "secret", "", "JWT `secret` for tokens (default $SWITCHBOARD_JWT_SECRET; random for servers bench starts)")
 	fl.IntVar(&cfg.PID, "pid", 0, "`pid` of the --url server, for its RSS and CPU")
 	config := fl.String("c", "", "config `file` for the started server (default ./router.hcl, else the built-in one)")
 	fl.StringVar(&cfg.Path, "path", "/ws", "WebSocket `path` of the started servers")
@@ -55,40 +71,46 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	fl.BoolVar(&cfg.JSON, "json", false, "print the report as JSON")
 	fl.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write the load generator's CPU profile to `file`")
 
-	fl.IntVar(&cfg.Fanout.Members, "subscribers", 1000, "fanout: connections in the room, publishers included")
-	// The defaults are the ramp docs/BENCHMARKS.md runs: from a rate both
-	// servers sustain up past where either stops.
-	fl.Float64Var(&cfg.Fanout.Rate, "rate", 60, "fanout: messages/s (the first step's)")
-	fl.Float64Var(&cfg.Fanout.Step, "step", 1.5, "fanout: multiply the rate by this `factor` each step until not sustained (0: one step)")
-	fl.IntVar(&cfg.Fanout.Steps, "steps", 13, "fanout: at most this many steps")
-	fl.DurationVar(&cfg.Fanout.Duration, "duration", 4*time.Second, "fanout: sending time per step")
-	fl.Float64Var(&cfg.Fanout.PublisherRate, "publisher-rate", 15, "fanout: messages/s per publishing connection, under the route's rate limit (0: one publisher)")
-	fl.StringVar(&cfg.Fanout.Room, "room", "bench", "fanout: room name")
-	fl.DurationVar(&cfg.Fanout.MaxP99, "max-p99", 50*time.Millisecond, "fanout: a step is sustained with ≥ 99.9% delivered and p99 latency at most this")
-
-	fl.IntVar(&cfg.Idle.Conns, "conns", 10000, "idle: connections")
-	fl.IntVar(&cfg.Idle.RoomSize, "room-size", 10, "idle: connections per room")
-	fl.DurationVar(&cfg.Idle.Settle, "settle", 2*time.Second, "idle: wait before reading RSS")
-
-	fl.IntVar(&cfg.Connect.Concurrency, "concurrency", 32, "connect: handshakes in flight")
-	fl.DurationVar(&cfg.Connect.Duration, "for", 5*time.Second, "connect: how long to keep connecting")
-	fl.IntVar(&cfg.Connect.MaxConnects, "max", 1_000_000, "connect: stop after this many handshakes")
-	if err := fl.Parse(args[1:]); err != nil {
-		return 2
+	switch scenario {
+	case "fanout":
+		fl.IntVar(&cfg.Fanout.Members, "subscribers", 1000, "connections in the room, publishers included")
+		// The defaults are the ramp docs/BENCHMARKS.md runs: from a rate both
+		// servers sustain up past where either stops.
+		fl.Float64Var(&cfg.Fanout.Rate, "rate", 60, "messages/s (the first step's)")
+		fl.Float64Var(&cfg.Fanout.Step, "step", 1.5, "multiply the rate by this `factor` each step until not sustained (0: one step)")
+		fl.IntVar(&cfg.Fanout.Steps, "steps", 13, "at most this many steps")
+		fl.DurationVar(&cfg.Fanout.Duration, "duration", 4*time.Second, "sending time per step")
+		fl.Float64Var(&cfg.Fanout.PublisherRate, "publisher-rate", 15, "messages/s per publishing connection, under the route's rate limit (0: one publisher)")
+		fl.StringVar(&cfg.Fanout.Room, "room", "bench", "room name")
+		fl.DurationVar(&cfg.Fanout.MaxP99, "max-p99", 50*time.Millisecond, "a step is sustained with ≥ 99.9% delivered and p99 latency at most this")
+	case "idle":
+		fl.IntVar(&cfg.Idle.Conns, "conns", 10000, "connections")
+		fl.IntVar(&cfg.Idle.RoomSize, "room-size", 10, "connections per room")
+		fl.DurationVar(&cfg.Idle.Settle, "settle", 2*time.Second, "wait before reading RSS")
+	case "connect":
+		fl.IntVar(&cfg.Connect.Concurrency, "concurrency", 32, "handshakes in flight")
+		fl.DurationVar(&cfg.Connect.Duration, "for", 5*time.Second, "how long to keep connecting")
+		fl.IntVar(&cfg.Connect.MaxConnects, "max", 1_000_000, "stop after this many handshakes")
+	}
+	if code, done := parseFlags(fl, args[1:], stdout, stderr); done {
+		return code
+	}
+	if cfg.Secret == "" {
+		cfg.Secret = os.Getenv("SWITCHBOARD_JWT_SECRET")
 	}
 	if *config != "" {
 		cfg.ServeArgs = []string{"-c", *config}
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		fmt.Fprintf(stderr, "switchboard bench: %v\n", err)
+		fmt.Fprintf(stderr, "switchboard: bench: %v\n", err)
 		return 1
 	}
 	cfg.Exe = exe
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if _, err := bench.Execute(ctx, cfg, stdout, stderr); err != nil {
-		fmt.Fprintf(stderr, "switchboard bench: %v\n", err)
+		fmt.Fprintf(stderr, "switchboard: bench: %v\n", err)
 		return 1
 	}
 	return 0
@@ -96,23 +118,22 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 
 // baselineServer is the hidden `bench baseline-server`, the process the
 // bench starts for --baseline.
-func baselineServer(args []string, stderr io.Writer) int {
-	fl := flag.NewFlagSet("bench baseline-server", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+func baselineServer(args []string, stdout, stderr io.Writer) int {
+	fl := newFlagSet("bench baseline-server", "[--listen ADDR] [--path PATH]", "The naive gws server bench --baseline starts (not for use by hand).", stderr)
 	listen := fl.String("listen", "127.0.0.1:8090", "listen `address`")
 	path := fl.String("path", "/ws", "WebSocket `path`")
-	if err := fl.Parse(args); err != nil {
-		return 2
+	if code, done := parseFlags(fl, args, stdout, stderr); done {
+		return code
 	}
 	secret := os.Getenv("SWITCHBOARD_JWT_SECRET")
 	if secret == "" {
-		fmt.Fprintln(stderr, "switchboard bench baseline-server: set SWITCHBOARD_JWT_SECRET")
+		fmt.Fprintln(stderr, "switchboard: bench baseline-server: set SWITCHBOARD_JWT_SECRET")
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := bench.ServeBaseline(ctx, *listen, *path, []byte(secret)); err != nil {
-		fmt.Fprintf(stderr, "switchboard bench baseline-server: %v\n", err)
+		fmt.Fprintf(stderr, "switchboard: bench baseline-server: %v\n", err)
 		return 1
 	}
 	return 0

@@ -20,38 +20,32 @@ var defaultConfig []byte
 
 const defaultPath = "router.hcl"
 
+// readConfig reads path, or ./router.hcl, or the built-in default, and
+// returns the source with the name diagnostics use for it.
+func readConfig(path string) (src []byte, name string, err error) {
+	if path != "" {
+		src, err = os.ReadFile(path)
+		return src, path, err
+	}
+	src, err = os.ReadFile(defaultPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return defaultConfig, "router.hcl (built in)", nil
+	}
+	return src, defaultPath, err
+}
+
 // loadConfig loads path, or ./router.hcl, or the built-in default. It
 // prints diagnostics to stderr and returns nil when the config is invalid.
 func loadConfig(path string, stderr io.Writer) (*config.Config, string) {
-	var (
-		cfg *config.Config
-		err error
-		src []byte
-	)
-	switch {
-	case path != "":
-		src, err = os.ReadFile(path)
-		if err == nil {
-			cfg, err = config.Parse(src, path)
-		}
-	default:
-		path = defaultPath
-		src, err = os.ReadFile(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			path, src = "router.hcl (built in)", defaultConfig
-			err = nil
-		}
-		if err == nil {
-			cfg, err = config.Parse(src, path)
-		}
-	}
+	src, name, err := readConfig(path)
 	if err != nil {
-		if src == nil {
-			fmt.Fprintf(stderr, "switchboard: %v\n", err)
-		} else {
-			_ = config.WriteDiagnostics(stderr, err)
-		}
-		return nil, path
+		fmt.Fprintf(stderr, "switchboard: %v\n", err)
+		return nil, name
 	}
-	return cfg, path
+	cfg, err := config.Parse(src, name)
+	if err != nil {
+		_ = config.WriteDiagnostics(stderr, err)
+		return nil, name
+	}
+	return cfg, name
 }

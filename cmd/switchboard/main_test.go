@@ -205,7 +205,7 @@ route "x" {
 	if code != 1 {
 		t.Fatalf("exit %d:\n%s", code, errOut)
 	}
-	for _, want := range []string{"bad.hcl:1,1-17: Plugin does not load", "no such file", "bad.hcl:4,", "not a WebAssembly module", "bad.hcl:7,", `plugin "bad_config"`} {
+	for _, want := range []string{"bad.hcl:2,12-23: Plugin does not load", "no such file", "bad.hcl:5,12-21:", "not a WebAssembly module", "bad.hcl:8,12-", `plugin "bad_config"`} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("lacks %q:\n%s", want, errOut)
 		}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,13 +29,12 @@ import (
 const shutdownTimeout = 10 * time.Second
 
 func serve(args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlagSet("serve", "[-c FILE] [--listen ADDR] [--pprof ADDR]", "Run the router: clients connect over WebSocket at server.listen and server.path.\nSIGINT or SIGTERM stops it, closing connections with 1001.", stderr)
 	path := fl.String("c", "", "config `file` (default ./router.hcl, else the built-in config)")
 	listen := fl.String("listen", "", "listen `address`, overriding server.listen")
 	pprofAddr := fl.String("pprof", "", "serve net/http/pprof on this `address` (e.g. 127.0.0.1:6060)")
-	if err := fl.Parse(args); err != nil {
-		return 2
+	if code, done := parseFlags(fl, args, stdout, stderr); done {
+		return code
 	}
 	cfg, _ := loadConfig(*path, stderr)
 	if cfg == nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,13 +17,12 @@ import (
 // test runs the config's `test` blocks against its real routes and
 // plugins, offline, and reports like `go test`.
 func test(args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("test", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlagSet("test", "[-c FILE] [-v] [-run TEXT]", "Run the config's test blocks against its routes and plugins, offline, and\nreport like go test. Exit status 1 when a test fails.", stderr)
 	path := fl.String("c", "", "config `file` (default ./router.hcl, else the built-in config)")
 	verbose := fl.Bool("v", false, "print every test, not only failures")
 	only := fl.String("run", "", "run only tests whose name contains this `text`")
-	if err := fl.Parse(args); err != nil {
-		return 2
+	if code, done := parseFlags(fl, args, stdout, stderr); done {
+		return code
 	}
 	cfg, name := loadConfig(*path, stderr)
 	if cfg == nil {
@@ -36,7 +34,7 @@ func test(args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	rt, err := router.New(cfg, router.WithLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	if err != nil {
-		fmt.Fprintf(stderr, "switchboard test: %v\n", err)
+		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
 	}
 	defer rt.Close(context.Background())

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -11,31 +11,30 @@ import (
 )
 
 func token(args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("token", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlagSet("token", "--sub USER [--ttl 1h] [--claim k=v] [-c FILE]", "Print a JWT for a user, signed with the config's auth.jwt secret (set\nSWITCHBOARD_JWT_SECRET to the one the server uses).", stderr)
 	path := fl.String("c", "", "config `file` whose auth.jwt secret signs the token")
 	sub := fl.String("sub", "", "user id (the sub claim)")
 	ttl := fl.Duration("ttl", time.Hour, "lifetime of the token")
 	var claims claimFlags
 	fl.Var(&claims, "claim", "extra claim `name=value` (repeatable)")
-	if err := fl.Parse(args); err != nil {
-		return 2
+	if code, done := parseFlags(fl, args, stdout, stderr); done {
+		return code
 	}
 	if *sub == "" {
-		fmt.Fprintln(stderr, "switchboard token: --sub is required")
-		return 2
+		code, _ := flagResult(fl, errors.New("--sub is required"), stdout, stderr)
+		return code
 	}
 	cfg, _ := loadConfig(*path, stderr)
 	if cfg == nil {
 		return 1
 	}
 	if cfg.Auth.JWT == nil || cfg.Auth.JWT.Secret == "" {
-		fmt.Fprintln(stderr, "switchboard token: no JWT secret configured; set SWITCHBOARD_JWT_SECRET (the one the server uses)")
+		fmt.Fprintln(stderr, "switchboard: no JWT secret configured; set SWITCHBOARD_JWT_SECRET (the one the server uses)")
 		return 1
 	}
 	tok, err := router.IssueToken([]byte(cfg.Auth.JWT.Secret), *sub, *ttl, claims)
 	if err != nil {
-		fmt.Fprintf(stderr, "switchboard token: %v\n", err)
+		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
 	}
 	fmt.Fprintln(stdout, tok)

@@ -1,12 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -15,22 +15,35 @@ import (
 )
 
 func validate(args []string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlagSet("validate", "[-c FILE]", "Check a config and load its plugins as serve would; print every problem\nfound, config errors and plugin load failures together, with file:line:col.", stderr)
 	path := fl.String("c", "", "config `file` (default ./router.hcl, else the built-in config)")
-	if err := fl.Parse(args); err != nil {
-		return 2
+	if code, done := parseFlags(fl, args, stdout, stderr); done {
+		return code
 	}
-	cfg, name := loadConfig(*path, stderr)
-	if cfg == nil {
+	src, name, err := readConfig(*path)
+	if err != nil {
+		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
 	}
-	if diags := loadPlugins(cfg); diags.HasErrors() {
-		src, _ := os.ReadFile(cfg.Filename)
-		if src == nil {
-			src = defaultConfig
+	// Plugins are loaded even when the config has errors (from the part
+	// that decoded), so one run reports every problem.
+	cfg, err := config.Parse(src, name)
+	partial := cfg
+	var diags hcl.Diagnostics
+	files := map[string]*hcl.File{name: {Bytes: src}}
+	if err != nil {
+		var d *config.Diagnostics
+		if !errors.As(err, &d) {
+			fmt.Fprintf(stderr, "switchboard: %v\n", err)
+			return 1
 		}
-		files := map[string]*hcl.File{cfg.Filename: {Bytes: src}}
+		diags, files, partial = d.Diags, d.Files, d.Partial
+	}
+	if partial != nil {
+		diags = append(diags, loadPlugins(partial)...)
+	}
+	if diags.HasErrors() {
+		sortBySource(diags)
 		_ = config.WriteDiagnostics(stderr, &config.Diagnostics{Diags: diags, Files: files})
 		return 1
 	}
@@ -39,7 +52,7 @@ func validate(args []string, stdout, stderr io.Writer) int {
 }
 
 // loadPlugins compiles every WASM plugin of the config as serve would,
-// and reports each that fails at its plugin block: a missing file, not
+// and reports each that fails at its source attribute: a missing file, not
 // WebAssembly, a missing export, a wrong ABI version or a config the
 // plugin refused.
 func loadPlugins(cfg *config.Config) hcl.Diagnostics {
@@ -55,7 +68,10 @@ func loadPlugins(cfg *config.Config) hcl.Diagnostics {
 			if errors.As(err, &le) {
 				err = le.Err
 			}
-			rng := pc.Range
+			rng := pc.SourceRange
+			if rng.Filename == "" {
+				rng = pc.Range
+			}
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Plugin does not load",
@@ -65,6 +81,24 @@ func loadPlugins(cfg *config.Config) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// sortBySource orders diagnostics top to bottom, as config.Parse does,
+// now that plugin load failures have joined the config's own.
+func sortBySource(diags hcl.Diagnostics) {
+	slices.SortStableFunc(diags, func(a, b *hcl.Diagnostic) int {
+		if a.Subject == nil || b.Subject == nil { // those without a range last
+			return cmp.Compare(noRange(a), noRange(b))
+		}
+		return cmp.Or(cmp.Compare(a.Subject.Filename, b.Subject.Filename), cmp.Compare(a.Subject.Start.Byte, b.Subject.Start.Byte))
+	})
+}
+
+func noRange(d *hcl.Diagnostic) int {
+	if d.Subject == nil {
+		return 1
+	}
+	return 0
 }
 
 // count is "1 route", "2 routes".

@@ -162,7 +162,7 @@ func (c *Config) check(report reporter) {
 		case !hclsyntax.ValidIdentifier(p.Name):
 			report(p, "name", where, "Invalid plugin name", fmt.Sprintf("%q cannot be referenced as plugin.<name>: use letters, digits, underscores and dashes, starting with a letter, such as \"no_links\".", p.Name))
 		case plugins[p.Name]:
-			report(p, "name", where, "Duplicate plugin", fmt.Sprintf("Another plugin block is named %q; rename one of them.", p.Name))
+			report(p, "name", where, "Duplicate plugin", fmt.Sprintf("Another plugin block is named %q%s; rename one of them.", p.Name, c.firstDeclared(c.Plugin(p.Name))))
 		}
 		plugins[p.Name] = true
 		switch {
@@ -195,7 +195,7 @@ func (c *Config) check(report reporter) {
 		case slices.Contains(reserved, r.Type):
 			report(r, "name", where, "Reserved route type", fmt.Sprintf("The server sends %q messages itself (reserved: %s), so a client cannot send one; choose another type.", r.Type, quoteList(reserved)))
 		case types[r.Type]:
-			report(r, "name", where, "Duplicate route", fmt.Sprintf("Another route handles %q; each message type has one route. Merge the two blocks.", r.Type))
+			report(r, "name", where, "Duplicate route", fmt.Sprintf("Another route handles %q%s; each message type has one route. Merge the two blocks.", r.Type, c.firstDeclared(c.Route(r.Type))))
 		}
 		types[r.Type] = true
 		c.checkRoute(report, r, where)
@@ -207,7 +207,7 @@ func (c *Config) check(report reporter) {
 	for _, t := range c.Tests {
 		where := fmt.Sprintf("test %q", t.Name)
 		if tests[t.Name] {
-			report(t, "name", where, "Duplicate test", fmt.Sprintf("Another test is named %q; rename one of them.", t.Name))
+			report(t, "name", where, "Duplicate test", fmt.Sprintf("Another test is named %q%s; rename one of them.", t.Name, c.firstDeclared(c.test(t.Name))))
 		}
 		tests[t.Name] = true
 		if _, ok := t.Send["type"].(string); !ok {
@@ -393,7 +393,7 @@ func (c *Config) checkPluginRefs(report reporter, obj any, where string, names [
 func (c *Config) checkRoute(report reporter, r *Route, where string) {
 	fields := map[string]bool{}
 	for _, f := range r.Schema {
-		checkField(report, f, fmt.Sprintf("%s field %q", where, f.Name), fields)
+		c.checkField(report, r, f, fmt.Sprintf("%s field %q", where, f.Name), fields)
 	}
 
 	switch r.Action {
@@ -460,12 +460,12 @@ func (c *Config) checkRoute(report reporter, r *Route, where string) {
 	}
 }
 
-func checkField(report reporter, f *Field, where string, seen map[string]bool) {
+func (c *Config) checkField(report reporter, r *Route, f *Field, where string, seen map[string]bool) {
 	switch {
 	case f.Name == "":
 		report(f, "name", where, "Empty field name", `A field block is labelled with the name of a top-level field of the message, as in field "roomId" { ... }.`)
 	case seen[f.Name]:
-		report(f, "name", where, "Duplicate field", fmt.Sprintf("Field %q is declared twice in this schema; merge the two blocks.", f.Name))
+		report(f, "name", where, "Duplicate field", fmt.Sprintf("Field %q is declared twice in this schema%s; merge the two blocks.", f.Name, c.firstDeclared(r.field(f.Name))))
 	}
 	seen[f.Name] = true
 	if !slices.Contains(fieldTypes, f.Type) {

@@ -103,6 +103,58 @@ func TestDiagnosticsError(t *testing.T) {
 	}
 }
 
+// TestPartial checks the config Parse hands back with its errors, from
+// which validate loads plugins in the same run: the blocks that decoded,
+// less the plugin blocks that have errors of their own.
+func TestPartial(t *testing.T) {
+	src := `plugin "good" {
+  source = "good.wasm"
+}
+
+plugin "bad" {
+  source = "bad.wasm"
+  memory = "lots"
+}
+
+plugin "good" {
+  source = "again.wasm"
+}
+
+route "x" {
+  deliver {
+    to = "mars"
+  }
+}
+`
+	_, err := Parse([]byte(src), "dir/p.hcl")
+	var d *Diagnostics
+	if !errors.As(err, &d) || d.Partial == nil {
+		t.Fatalf("error %v has no partial config", err)
+	}
+	var names []string
+	for _, p := range d.Partial.Plugins {
+		names = append(names, p.Name)
+	}
+	if !reflect.DeepEqual(names, []string{"good"}) {
+		t.Errorf("partial plugins = %q, want only the first good (bad and the duplicate have errors)", names)
+	}
+	p := d.Partial.Plugins[0]
+	if p.Source != filepath.Join("dir", "good.wasm") || p.Memory != 16<<20 {
+		t.Errorf("partial plugin not decoded with defaults: %+v", p)
+	}
+	if r := p.SourceRange; r.Filename != "dir/p.hcl" || r.Start.Line != 2 || r.Start.Column != 12 || r.End.Column != 23 {
+		t.Errorf("SourceRange = %v, want dir/p.hcl:2,12-23", r)
+	}
+	if len(d.Partial.Routes) != 1 {
+		t.Errorf("partial routes: %+v", d.Partial.Routes)
+	}
+
+	_, err = Parse([]byte("route {"), "syntax.hcl")
+	if !errors.As(err, &d) || d.Partial != nil {
+		t.Errorf("a file that does not parse has a partial config: %v", err)
+	}
+}
+
 func TestLoadMissingFile(t *testing.T) {
 	_, err := Load("testdata/does-not-exist.hcl")
 	if !errors.Is(err, os.ErrNotExist) {
@@ -129,6 +181,7 @@ func clearRanges(c *Config) map[string]string {
 	}
 	for _, p := range c.Plugins {
 		p.Range = hcl.Range{}
+		p.SourceRange = hcl.Range{}
 	}
 	for _, r := range c.Routes {
 		r.Range = hcl.Range{}

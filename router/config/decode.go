@@ -290,6 +290,8 @@ func (d *decoder) plugin(b *hcl.Block) *Plugin {
 	d.block(p, b)
 	c := d.content(p, b.Body, pluginSchema)
 	d.path(c, p, "source", &p.Source)
+	p.SourceRange = d.ranges[rangeKey{p, "source"}]
+	d.recordBlock(p, b)
 	d.boolean(c, p, "native", &p.Native)
 	d.object(c, p, "config", &p.Config)
 	d.duration(c, p, "timeout", &p.Timeout, true)

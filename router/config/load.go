@@ -22,6 +22,12 @@ import (
 type Diagnostics struct {
 	Diags hcl.Diagnostics
 	Files map[string]*hcl.File
+	// Partial is the config as far as it decoded despite the errors, with
+	// defaults filled in and without the plugin blocks that have errors of
+	// their own; nil when the file does not parse. It lets a tool add its
+	// own checks to the same report (`switchboard validate` loads its
+	// plugins); it is not fit to run.
+	Partial *Config
 }
 
 // Error gives one line per diagnostic:
@@ -127,11 +133,13 @@ func Parse(src []byte, filename string) (*Config, error) {
 		c = d.config(file.Body)
 		c.Filename = filename
 		c.Defaults()
+		c.ranges = d.ranges
 		c.check(d.report(filename))
+		c.ranges = nil
 	}
 	if d.diags.HasErrors() {
 		sortDiagnostics(d.diags)
-		return nil, &Diagnostics{Diags: d.diags, Files: parser.Files()}
+		return nil, &Diagnostics{Diags: d.diags, Files: parser.Files(), Partial: d.partial(c)}
 	}
 	return c, nil
 }

@@ -22,6 +22,10 @@ type Config struct {
 
 	// Filename is where the config came from ("" when built in Go).
 	Filename string
+
+	// ranges are the source ranges of the decoded blocks while Parse
+	// checks the config, so a duplicate can say where the first one is.
+	ranges map[rangeKey]hcl.Range
 }
 
 // Route returns the route for a message type, or nil.
@@ -145,6 +149,9 @@ type JWT struct {
 type Plugin struct {
 	Name    string
 	Source  string         // path of the .wasm; Parse resolves a relative one against the config file's directory
+	// SourceRange is the source attribute's value in the config, where
+	// `switchboard validate` reports a plugin that does not load.
+	SourceRange hcl.Range
 	Native  bool           // provided in Go by the program embedding the router (router.WithPolicy): no source
 	Config  map[string]any // plugin config, as JSON-compatible values
 	Timeout time.Duration  // per call; default 10ms
