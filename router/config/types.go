@@ -149,9 +149,6 @@ type JWT struct {
 type Plugin struct {
 	Name    string
 	Source  string         // path of the .wasm; Parse resolves a relative one against the config file's directory
-	// SourceRange is the source attribute's value in the config, where
-	// `switchboard validate` reports a plugin that does not load.
-	SourceRange hcl.Range
 	Native  bool           // provided in Go by the program embedding the router (router.WithPolicy): no source
 	Config  map[string]any // plugin config, as JSON-compatible values
 	Timeout time.Duration  // per call; default 10ms
@@ -159,6 +156,10 @@ type Plugin struct {
 	Pool    int            // instances; default 2*GOMAXPROCS when 0
 	OnError string         // "reject" (default) or "allow"
 	Range   hcl.Range      // the block, for diagnostics
+
+	// SourceRange is the source attribute's value in the config, where
+	// `switchboard validate` reports a plugin that does not load.
+	SourceRange hcl.Range
 }
 
 // Route is a `route "type"` block.
