@@ -131,8 +131,7 @@ func (m *Message) Bool(path ...string) (v, ok bool) {
 
 // Connect is a connection being upgraded (the connect phase).
 type Connect struct {
-	req     []byte // abi.ConnectRequest as JSON
-	scratch []byte
+	req []byte // abi.ConnectRequest as JSON
 }
 
 func (c *Connect) field(path ...string) string {

@@ -246,8 +246,3 @@ func cpuModel() string {
 	}
 	return "unknown"
 }
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
-}
