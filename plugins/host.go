@@ -90,7 +90,7 @@ func NewHost(opts HostOptions) *Host {
 }
 
 // LoadError is a problem with a plugin block found at Load: the file, the
-// module or its config. `switchboard validate` reports it at the block.
+// module or its config. `switchboard validate` reports it at the source attribute.
 type LoadError struct {
 	Plugin string // the block's name
 	Source string
