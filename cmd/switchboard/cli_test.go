@@ -149,7 +149,7 @@ func TestErrorPrefix(t *testing.T) {
 		{nil, []string{"test", "-c", "missing.hcl"}},
 		{nil, []string{"serve", "-c", "missing.hcl"}},
 		{[]string{"SWITCHBOARD_JWT_SECRET="}, []string{"token", "--sub", "alice"}},
-		{nil, []string{"serve", "--listen", "256.0.0.1:http"}},
+		{nil, []string{"serve", "--listen", "127.0.0.1:99999"}}, // invalid port
 	} {
 		_, errOut, code := switchboard(t, t.TempDir(), tc.env, tc.args...)
 		if code != 1 || !strings.HasPrefix(errOut, "switchboard: ") {
