@@ -107,9 +107,11 @@ func TestHelp(t *testing.T) {
 			}
 		}
 	}
-	out, _, code := switchboard(t, ".", nil, "help", "validate")
-	if code != 0 || !strings.HasPrefix(out, "usage: switchboard validate") {
-		t.Errorf("help validate: exit %d\n%s", code, out)
+	for _, p := range paths {
+		out, _, code := switchboard(t, ".", nil, append([]string{"help"}, p...)...)
+		if name := strings.Join(p, " "); code != 0 || !strings.HasPrefix(out, "usage: switchboard "+name) {
+			t.Errorf("help %s: exit %d\n%s", name, code, out)
+		}
 	}
 }
 

@@ -58,8 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "version":
 		return version(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
-		if len(args) > 1 { // help <command> is <command> -h
-			return run([]string{args[1], "-h"}, stdout, stderr)
+		if len(args) > 1 { // help <command> ... is <command> ... -h
+			return run(append(args[1:], "-h"), stdout, stderr)
 		}
 		fmt.Fprint(stdout, usage)
 		return 0
