@@ -81,6 +81,8 @@ type Router struct {
 	stop          chan struct{}
 	wg            sync.WaitGroup
 	connects      ipLimiter
+	pendingMu     sync.Mutex
+	pending       map[*conn]struct{} // connections waiting for their auth message, outside the hub
 	m             *metrics      // nil without WithMetrics
 	host          *plugins.Host // nil without WASM plugins
 	keepClaims    bool          // a route expression or a policy reads claims
@@ -248,6 +250,9 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	c.claims, c.claimsJSON = r.keptClaims(id.claims)
 	c.setExpiry(id.expires)
 	ws.Session().(*session).c = c
+	if pending {
+		r.pendingAdd(c)
+	}
 	go ws.ReadLoop()
 }
 
@@ -328,19 +333,52 @@ func (r *Router) Close(ctx context.Context) error {
 	defer r.closePlugins()
 	var all []*conn
 	r.hub.each(func(c *conn) { all = append(all, c) })
+	r.pendingMu.Lock()
+	for c := range r.pending {
+		all = append(all, c)
+	}
+	r.pendingMu.Unlock()
 	for _, c := range all {
 		c.shutdown(CloseGoingAway, "server shutting down", false)
 	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	for r.hub.count() > 0 {
+	for r.hub.count()+r.pendingCount() > 0 {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("router: %d connections still open: %w", r.hub.count(), ctx.Err())
+			return fmt.Errorf("router: %d connections still open: %w", r.hub.count()+r.pendingCount(), ctx.Err())
 		case <-tick.C:
 		}
 	}
 	return nil
+}
+
+// pendingAdd keeps a connection that waits for its auth message, so Close
+// can send it 1001 too; one that arrives while the router closes gets it
+// at once.
+func (r *Router) pendingAdd(c *conn) {
+	r.pendingMu.Lock()
+	if r.pending == nil {
+		r.pending = make(map[*conn]struct{})
+	}
+	r.pending[c] = struct{}{}
+	r.pendingMu.Unlock()
+	if r.closing.Load() {
+		c.shutdown(CloseGoingAway, "server shutting down", false)
+	}
+}
+
+// pendingDone forgets a connection that authenticated or closed.
+func (r *Router) pendingDone(c *conn) {
+	r.pendingMu.Lock()
+	delete(r.pending, c)
+	r.pendingMu.Unlock()
+}
+
+func (r *Router) pendingCount() int {
+	r.pendingMu.Lock()
+	defer r.pendingMu.Unlock()
+	return len(r.pending)
 }
 
 // Publish delivers msg to every member of a room. msg is a JSON object
