@@ -83,10 +83,10 @@ type Router struct {
 	connects      ipLimiter
 	pendingMu     sync.Mutex
 	pending       map[*conn]struct{} // connections waiting for their auth message, outside the hub
-	m             *metrics      // nil without WithMetrics
-	host          *plugins.Host // nil without WASM plugins
-	keepClaims    bool          // a route expression or a policy reads claims
-	hasWasm       bool          // some route runs a WASM plugin (which reads claims as JSON)
+	m             *metrics           // nil without WithMetrics
+	host          *plugins.Host      // nil without WASM plugins
+	keepClaims    bool               // a route expression or a policy reads claims
+	hasWasm       bool               // some route runs a WASM plugin (which reads claims as JSON)
 }
 
 type route struct {
