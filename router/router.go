@@ -81,12 +81,14 @@ type Router struct {
 	stop          chan struct{}
 	wg            sync.WaitGroup
 	connects      ipLimiter
-	pendingMu     sync.Mutex
-	pending       map[*conn]struct{} // connections waiting for their auth message, outside the hub
-	m             *metrics           // nil without WithMetrics
-	host          *plugins.Host      // nil without WASM plugins
-	keepClaims    bool               // a route expression or a policy reads claims
-	hasWasm       bool               // some route runs a WASM plugin (which reads claims as JSON)
+	m             *metrics      // nil without WithMetrics
+	host          *plugins.Host // nil without WASM plugins
+	keepClaims    bool          // a route expression or a policy reads claims
+	hasWasm       bool          // some route runs a WASM plugin (which reads claims as JSON)
+
+	// Connections waiting for their auth message, outside the hub.
+	pendingMu sync.Mutex
+	pending   map[*conn]struct{}
 }
 
 type route struct {
