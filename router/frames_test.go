@@ -171,3 +171,39 @@ route "say" {
 		})
 	}
 }
+
+// TestDefaultConfigStopsJoinLeaveLoop: with the default router.hcl, a
+// client joining and leaving a room in a loop is refused, then closed with
+// 4008, and the room's members hear of a bounded number of its joins.
+func TestDefaultConfigStopsJoinLeaveLoop(t *testing.T) {
+	s := startServer(t, defaultHCL(t))
+	bob := s.dial("bob")
+	bob.join("r")
+	alice := s.dial("alice")
+	go func() {
+		for i := 0; i < 500; i++ {
+			if write(alice, websocket.MessageText, `{"type":"join_room","roomId":"r"}`) != nil ||
+				write(alice, websocket.MessageText, `{"type":"leave_room","roomId":"r"}`) != nil {
+				return
+			}
+		}
+	}()
+	alice.expectClose(router.ClosePolicyViolated)
+	events := 0
+	for {
+		m, err := bob.readErr(300 * time.Millisecond)
+		if err != nil {
+			break
+		}
+		if m["type"] == "user_joined" || m["type"] == "user_left" {
+			events++
+		}
+	}
+	// Bursts of 50 joins and 50 leaves, plus what 10/s refills while the
+	// loop runs.
+	if events > 150 {
+		t.Fatalf("bob heard %d joins and leaves", events)
+	}
+	bob.send(`{"type":"send_message","roomId":"r","text":"still here"}`)
+	bob.expectNothing() // excluded sender; the connection is open
+}
