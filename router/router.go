@@ -199,6 +199,11 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	if headerBytes(req) > r.cfg.Server.MaxHeaderBytes {
+		// Exact, where http.Server.MaxHeaderBytes lets 4 KiB more through.
+		http.Error(w, "request header too large", http.StatusRequestHeaderFieldsTooLarge)
+		return
+	}
 	if !strings.EqualFold(req.Header.Get("Upgrade"), "websocket") {
 		w.Header().Set("Upgrade", "websocket")
 		http.Error(w, "this endpoint speaks WebSocket only", http.StatusUpgradeRequired)
@@ -256,6 +261,22 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.pendingAdd(c)
 	}
 	go ws.ReadLoop()
+}
+
+// headerBytes is the size of req's request line and header, each header
+// line counted as "Name: value\r\n" (net/http keeps no raw copy), and the
+// blank line that ends them.
+func headerBytes(req *http.Request) int {
+	n := len(req.Method) + len(" ") + len(req.RequestURI) + len(" ") + len(req.Proto) + len("\r\n")
+	if req.Host != "" {
+		n += len("Host: ") + len(req.Host) + len("\r\n") // net/http moves it out of Header
+	}
+	for k, vs := range req.Header {
+		for _, v := range vs {
+			n += len(k) + len(": ") + len(v) + len("\r\n")
+		}
+	}
+	return n + len("\r\n")
 }
 
 func (r *Router) closePlugins() {

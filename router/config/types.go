@@ -58,7 +58,7 @@ type Server struct {
 	// WriteDelay is how long a frame queued for an idle connection waits
 	// for more to share its write; default 2ms, negative writes at once.
 	WriteDelay     time.Duration
-	MaxHeaderBytes int // largest upgrade request header; default 16KiB (serve only)
+	MaxHeaderBytes int // largest upgrade request: request line and header lines; default 16KiB (431 beyond)
 	Heartbeat      Heartbeat
 	TLS            *TLS // nil: plain ws
 }
