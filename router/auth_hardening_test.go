@@ -2,10 +2,13 @@ package router_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/switchboard-rt/switchboard/router"
 )
@@ -94,4 +97,41 @@ func TestPendingConnectionGets1001OnClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.expectOnlyClose(websocket.StatusGoingAway)
+}
+
+func TestJWTClaimsChecked(t *testing.T) {
+	const jwtBlock = `jwt {
+  secret = env("SWITCHBOARD_JWT_SECRET")
+  leeway = "30s"
+%s
+}`
+	s := startServer(t, authHCL(fmt.Sprintf(jwtBlock, "")))
+	hs := func(c jwt.MapClaims) string { return sign(t, jwt.SigningMethodHS256, []byte(testSecret), c, "") }
+	now := time.Now()
+	hour := now.Add(time.Hour).Unix()
+	t.Run("exp is required", func(t *testing.T) {
+		dialRefused(t, s, "?token="+hs(jwt.MapClaims{"sub": "alice"}), nil, nil, router.CloseUnauthorized)
+		dialRefused(t, s, "?token="+hs(jwt.MapClaims{"sub": "alice", "iat": now.Unix()}), nil, nil, router.CloseUnauthorized)
+	})
+	t.Run("exp is required in the first message too", func(t *testing.T) {
+		fm := firstMessageServer(t)
+		c := openPending(t, fm)
+		c.send(`{"type":"auth","token":"` + hs(jwt.MapClaims{"sub": "alice"}) + `"}`)
+		c.expectOnlyClose(router.CloseUnauthorized)
+	})
+	t.Run("require_exp = false accepts a token without exp", func(t *testing.T) {
+		lax := startServer(t, authHCL(fmt.Sprintf(jwtBlock, "  require_exp = false")))
+		dialOK(t, lax, "?token="+hs(jwt.MapClaims{"sub": "alice"}), nil, nil, "alice")
+		// An exp that is there is still checked.
+		dialRefused(t, lax, "?token="+hs(jwt.MapClaims{"sub": "alice", "exp": now.Add(-time.Minute).Unix()}), nil, nil, router.CloseUnauthorized)
+	})
+	t.Run("iat in the future beyond the leeway", func(t *testing.T) {
+		dialRefused(t, s, "?token="+hs(jwt.MapClaims{"sub": "alice", "exp": hour, "iat": now.Add(5 * time.Minute).Unix()}), nil, nil, router.CloseUnauthorized)
+		dialOK(t, s, "?token="+hs(jwt.MapClaims{"sub": "alice", "exp": hour, "iat": now.Add(10 * time.Second).Unix()}), nil, nil, "alice")
+	})
+	t.Run("sub over 256 bytes", func(t *testing.T) {
+		dialRefused(t, s, "?token="+hs(jwt.MapClaims{"sub": strings.Repeat("a", 257), "exp": hour}), nil, nil, router.CloseUnauthorized)
+		dialRefused(t, s, "?token="+hs(jwt.MapClaims{"sub": strings.Repeat("é", 129), "exp": hour}), nil, nil, router.CloseUnauthorized)
+		dialOK(t, s, "?token="+hs(jwt.MapClaims{"sub": strings.Repeat("a", 256), "exp": hour}), nil, nil, strings.Repeat("a", 256))
+	})
 }

@@ -208,6 +208,7 @@ func TestValidFull(t *testing.T) {
 			Issuer:      "https://auth.example.com",
 			Audience:    "chat",
 			Leeway:      30 * time.Second,
+			ExpOptional: true,
 		},
 	})
 	check("limits", c.Limits, Limits{

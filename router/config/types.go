@@ -138,7 +138,10 @@ type JWT struct {
 	JWKSRefresh time.Duration // how often JWKSURL is fetched again; default 10m
 	Issuer      string        // checked when set
 	Audience    string        // checked when set
-	Leeway      time.Duration // allowed clock skew for exp/nbf
+	Leeway      time.Duration // allowed clock skew for exp, nbf and iat
+	// ExpOptional: require_exp = false accepts tokens without exp, which
+	// then last as long as the connection. By default exp is required.
+	ExpOptional bool
 }
 
 // Plugin is a `plugin "name"` block.
