@@ -550,8 +550,12 @@ func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
+	// A rune is at most utf8.UTFMax bytes: further back, s is not UTF-8
+	// there, and appendString replaces the bytes anyway.
+	for i := n; i > n-utf8.UTFMax && i > 0; i-- {
+		if utf8.RuneStart(s[i]) {
+			return s[:i] + "…"
+		}
 	}
 	return s[:n] + "…"
 }
