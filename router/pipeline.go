@@ -218,13 +218,9 @@ func (r *Router) handle(c *conn, text bool, data []byte) {
 	c.mu.Unlock()
 	if pending {
 		// Nothing but {"type":"auth","token"} opens the connection; any
-		// other first frame closes it at once, unanswered.
-		if perr != nil || env.typ != "auth" {
-			reason := "first message is not auth"
-			if perr != nil {
-				reason = perr.Message
-			}
-			r.log.Info("connection refused", "remote", c.remote, "reason", reason)
+		// other first frame closes it at once, unanswered (authMessage
+		// refuses an envelope of another type).
+		if perr != nil {
 			c.shutdown(CloseUnauthorized, "Unauthorized", false)
 			return
 		}
