@@ -201,6 +201,7 @@ func TestDefaultConfigStopsJoinLeaveLoop(t *testing.T) {
 	}
 	// Bursts of 50 joins and 50 leaves, plus what 10/s refills while the
 	// loop runs.
+	t.Logf("bob heard %d joins and leaves", events)
 	if events > 150 {
 		t.Fatalf("bob heard %d joins and leaves", events)
 	}
