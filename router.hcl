@@ -30,6 +30,14 @@ auth {
   }
 }
 
+# Far above what a person does, even rejoining rooms after a reconnect; a
+# script looping is stopped. Every frame counts, whatever its type, and
+# close_after (default 10) refused frames in a row close with 4008.
+limits {
+  message_rate  = "50/s"
+  message_burst = 100
+}
+
 route "join_room" {
   schema {
     field "roomId" {
@@ -39,6 +47,10 @@ route "join_room" {
       max_length = 128
     }
   }
+  # A join or leave tells every member of the room: a join/leave loop
+  # would flood them.
+  rate   = "10/s"
+  burst  = 50
   action = "join"
   room   = msg.roomId
 }
@@ -52,6 +64,8 @@ route "leave_room" {
       max_length = 128
     }
   }
+  rate   = "10/s"
+  burst  = 50
   action = "leave"
   room   = msg.roomId
 }

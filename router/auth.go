@@ -36,6 +36,10 @@ type identity struct {
 	expires time.Time // zero: the token has no exp
 }
 
+// maxUserID bounds a user id (a token's sub): it is copied into every
+// message the user sends and every presence event.
+const maxUserID = 256
+
 var (
 	errNoToken      = errors.New("no token in the request")
 	errAwaitMessage = errors.New("token expected in the first message")
@@ -107,7 +111,12 @@ func newAuthenticator(cfg config.Auth, connect []plugins.ConnectPolicy, log *slo
 		}
 		a.jwks, a.stop = kf.Keyfunc, cancel
 	}
-	opts := []jwt.ParserOption{jwt.WithValidMethods(j.Algorithms), jwt.WithLeeway(j.Leeway)}
+	// A token without exp would never expire; one issued in the future
+	// (beyond the leeway) comes from a broken or hostile issuer.
+	opts := []jwt.ParserOption{jwt.WithValidMethods(j.Algorithms), jwt.WithLeeway(j.Leeway), jwt.WithIssuedAt()}
+	if !j.ExpOptional {
+		opts = append(opts, jwt.WithExpirationRequired())
+	}
 	if j.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(j.Issuer))
 	}
@@ -180,6 +189,9 @@ func (a *authenticator) authenticate(r *http.Request) (identity, error) {
 			if !v.Accept {
 				return identity{}, fmt.Errorf("plugin %s refused the connection: %s %s", p.Name(), v.Code, v.Reason)
 			}
+			if len(v.UserID) > maxUserID {
+				return identity{}, fmt.Errorf("plugin %s gave a user id over %d bytes", p.Name(), maxUserID)
+			}
 			if v.UserID != "" {
 				return identity{userID: v.UserID, claims: v.Claims}, nil
 			}
@@ -209,6 +221,9 @@ func (a *authenticator) verify(tok string) (identity, error) {
 	sub, _ := claims["sub"].(string)
 	if sub == "" {
 		return identity{}, errors.New("token has no sub claim")
+	}
+	if len(sub) > maxUserID {
+		return identity{}, fmt.Errorf("token's sub claim is over %d bytes", maxUserID)
 	}
 	id := identity{userID: sub, claims: claims}
 	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {

@@ -68,7 +68,7 @@ type conn struct {
 
 	// Owned by the message handler (gws runs one at a time, in order).
 	limits     buckets
-	violations int // rate-limit errors in a row
+	violations int // refused frames in a row: over a rate, or taken by no route
 }
 
 // send queues a frame shared with other recipients, for the batcher to

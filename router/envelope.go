@@ -60,7 +60,7 @@ func parseEnvelope(data []byte, env *envelope) *Error {
 	v, err := p.ParseBytes(data)
 	if err != nil {
 		parserPool.Put(p)
-		return &Error{Code: CodeBadJSON, Message: "message is not valid JSON: " + err.Error()}
+		return &Error{Code: CodeBadJSON, Message: "message is not valid JSON: " + parseErrorText(err)}
 	}
 	// fastjson is lenient about control characters inside strings, and
 	// values are relayed verbatim to other clients, whose JSON.parse would

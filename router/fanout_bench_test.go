@@ -88,7 +88,7 @@ func benchFanout(b *testing.B, n int, plugin string, opts ...Option) {
 	// Warm up: queues, iovec arrays and the pool of writer goroutines
 	// grow to their working size once; the figures are the steady state.
 	for i := range 1000 {
-		r.handle(sender, msg)
+		r.handle(sender, true, msg)
 		if i%burst == burst-1 {
 			drain(members)
 		}
@@ -96,7 +96,7 @@ func benchFanout(b *testing.B, n int, plugin string, opts ...Option) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		r.handle(sender, msg)
+		r.handle(sender, true, msg)
 		if i%burst == burst-1 {
 			b.StopTimer()
 			drain(members)

@@ -67,30 +67,42 @@ type user struct {
 	limits buckets
 }
 
-// allow applies the message rates that concern c's message on rt:
-// overall and per route, per connection and per user.
-func (r *Router) allow(c *conn, rc *config.Route) bool {
+// allowFrame applies the rates every frame of c counts against, whatever
+// it is: limits.message_rate and user_message_rate.
+func (r *Router) allowFrame(c *conn) bool {
 	l := &r.cfg.Limits
-	if l.MessageRate == nil && rc.Rate == nil && l.UserMessageRate == nil && rc.UserRate == nil {
+	if l.MessageRate == nil && l.UserMessageRate == nil {
 		return true
 	}
 	now := time.Now()
 	if l.MessageRate != nil && !c.limits.take("", l.MessageRate, now) {
 		return false
 	}
+	u := c.user
+	if l.UserMessageRate == nil || u == nil {
+		return true
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.limits.take("", l.UserMessageRate, now)
+}
+
+// allowRoute applies the rates of c's message's route, rate and user_rate.
+func (r *Router) allowRoute(c *conn, rc *config.Route) bool {
+	if rc.Rate == nil && rc.UserRate == nil {
+		return true
+	}
+	now := time.Now()
 	if rc.Rate != nil && !c.limits.take(rc.Type, rc.Rate, now) {
 		return false
 	}
-	if l.UserMessageRate == nil && rc.UserRate == nil {
+	u := c.user
+	if rc.UserRate == nil || u == nil {
 		return true
 	}
-	u := c.user
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if l.UserMessageRate != nil && !u.limits.take("", l.UserMessageRate, now) {
-		return false
-	}
-	return rc.UserRate == nil || u.limits.take(rc.Type, rc.UserRate, now)
+	return u.limits.take(rc.Type, rc.UserRate, now)
 }
 
 // ipLimiter limits connection attempts per client address.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lxzan/gws"
 
@@ -30,6 +31,7 @@ func (r *Router) authMessage(c *conn, env *envelope, pending bool) {
 		c.mu.Lock()
 		c.pending = false
 		c.mu.Unlock()
+		r.pendingDone(c)
 		c.userID = id.userID
 		c.claims, c.claimsJSON = r.keptClaims(id.claims)
 		c.setExpiry(id.expires)
@@ -46,9 +48,12 @@ func (r *Router) authMessage(c *conn, env *envelope, pending bool) {
 		err = errors.New("the new token is for another user")
 	}
 	if err != nil {
-		c.sendError(&Error{Code: CodeAuthFailed, Message: err.Error()}, env.id)
+		// A refused refresh counts like any refused frame: token guessing
+		// over an open connection ends at close_after.
+		r.violation(c, nil, &Error{Code: CodeAuthFailed, Message: err.Error()}, env.id)
 		return
 	}
+	c.violations = 0
 	c.claims, c.claimsJSON = r.keptClaims(id.claims)
 	c.setExpiry(id.expires)
 	if env.id != nil {
@@ -125,6 +130,11 @@ func (r *Router) admit(c *conn) {
 		r.m.connections.Inc()
 	}
 	c.reply(encodeFrame(opText, systemEvent("connected", "", c.userID)))
+	if r.closing.Load() {
+		// Authenticated while Close was collecting connections: it may
+		// have missed this one.
+		c.shutdown(CloseGoingAway, "server shutting down", false)
+	}
 }
 
 func (e *events) OnClose(ws *gws.Conn, err error) {
@@ -138,7 +148,11 @@ func (e *events) OnClose(ws *gws.Conn, err error) {
 	if c.expiry != nil {
 		c.expiry.Stop()
 	}
+	pending := c.pending
 	c.mu.Unlock()
+	if pending {
+		e.r.pendingDone(c)
+	}
 	if c.user != nil && e.r.m != nil {
 		e.r.m.connections.Dec()
 	}
@@ -170,11 +184,7 @@ func (e *events) OnMessage(ws *gws.Conn, msg *gws.Message) {
 	if !c.touch() {
 		return
 	}
-	if msg.Opcode != gws.OpcodeText {
-		c.sendError(&Error{Code: CodeBinary, Message: "binary frames are not accepted; send JSON text"}, nil)
-		return
-	}
-	e.r.handle(c, msg.Bytes())
+	e.r.handle(c, msg.Opcode == gws.OpcodeText, msg.Bytes())
 }
 
 // touch pushes the read deadline forward: a peer that sends nothing, not
@@ -190,35 +200,55 @@ func (c *conn) touch() bool {
 	return true
 }
 
-// handle runs one incoming text message through its route.
-func (r *Router) handle(c *conn, data []byte) {
+// handle runs one incoming frame through its route. Every frame, whatever
+// it is, counts against the connection's rates, and one that no route
+// takes counts toward close_after like a rate error: a flood of bad frames
+// costs its sender the connection, not the server a reply each.
+func (r *Router) handle(c *conn, text bool, data []byte) {
 	var env envelope
 	defer env.release()
-	if err := parseEnvelope(data, &env); err != nil {
-		r.reject(c, nil, err, env.id)
-		return
+	var perr *Error
+	if text {
+		perr = parseEnvelope(data, &env)
+	} else {
+		perr = &Error{Code: CodeBinary, Message: "binary frames are not accepted; send JSON text"}
 	}
 	c.mu.Lock()
 	pending := c.pending
 	c.mu.Unlock()
-	if pending || env.typ == "auth" && r.cfg.Auth.Enabled {
-		r.authMessage(c, &env, pending)
+	if pending {
+		// Nothing but {"type":"auth","token"} opens the connection; any
+		// other first frame closes it at once, unanswered (authMessage
+		// refuses an envelope of another type).
+		if perr != nil {
+			c.shutdown(CloseUnauthorized, "Unauthorized", false)
+			return
+		}
+		r.authMessage(c, &env, true)
+		return
+	}
+	if !r.allowFrame(c) {
+		r.violation(c, nil, &Error{Code: CodeRateLimited, Message: "too many messages; slow down"}, env.id)
+		return
+	}
+	if perr != nil {
+		r.violation(c, nil, perr, env.id)
+		return
+	}
+	if env.typ == "auth" && r.cfg.Auth.Enabled {
+		r.authMessage(c, &env, false)
 		return
 	}
 	rt := r.routes[env.typ]
 	if rt == nil {
-		r.reject(c, nil, &Error{Code: CodeUnknownType, Message: "no route for type " + quote(env.typ)}, env.id)
+		r.violation(c, nil, &Error{Code: CodeUnknownType, Message: "no route for type " + quote(env.typ)}, env.id)
 		return
 	}
 	if rt.messagesIn != nil {
 		rt.messagesIn.Inc()
 	}
-	if !r.allow(c, rt.cfg) {
-		c.violations++
-		r.reject(c, rt, &Error{Code: CodeRateLimited, Message: "too many " + quote(env.typ) + " messages; slow down"}, env.id)
-		if n := r.cfg.Limits.CloseAfter; n > 0 && c.violations >= n {
-			c.shutdown(ClosePolicyViolated, "rate limit exceeded", false)
-		}
+	if !r.allowRoute(c, rt.cfg) {
+		r.violation(c, rt, &Error{Code: CodeRateLimited, Message: "too many " + quote(env.typ) + " messages; slow down"}, env.id)
 		return
 	}
 	c.violations = 0
@@ -241,6 +271,22 @@ func (r *Router) handle(c *conn, data []byte) {
 	}
 	if env.id != nil {
 		c.reply(encodeFrame(opText, ackFrame(env.id)))
+	}
+}
+
+// violation refuses a frame that was over a rate or that no route takes
+// (bad JSON, binary, unknown type, a refused token refresh). After
+// close_after of them in a row the connection is closed with 4008, so a
+// client gets at most close_after such replies before the close.
+func (r *Router) violation(c *conn, rt *route, e *Error, id []byte) {
+	c.violations++
+	r.reject(c, rt, e, id)
+	if n := r.cfg.Limits.CloseAfter; n > 0 && c.violations >= n {
+		reason := "too many invalid messages"
+		if e.Code == CodeRateLimited {
+			reason = "rate limit exceeded"
+		}
+		c.shutdown(ClosePolicyViolated, reason, false)
 	}
 }
 
@@ -487,4 +533,35 @@ func systemEvent(typ, roomID, userID string) []byte {
 	return append(b, '}')
 }
 
-func quote(s string) string { return string(appendString(nil, s)) }
+// maxQuoted bounds how much of a client's input an error message quotes:
+// a reply must not echo a 64 KiB "type" back.
+const maxQuoted = 64
+
+// quote is s as a JSON string for an error message, cut to maxQuoted bytes.
+func quote(s string) string { return string(appendString(nil, clip(s, maxQuoted))) }
+
+// clip cuts s to at most n bytes, on a rune boundary, and marks the cut
+// with an ellipsis.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// A rune is at most utf8.UTFMax bytes: further back, s is not UTF-8
+	// there, and appendString replaces the bytes anyway.
+	for i := n; i > n-utf8.UTFMax && i > 0; i-- {
+		if utf8.RuneStart(s[i]) {
+			return s[:i] + "…"
+		}
+	}
+	return s[:n] + "…"
+}
+
+// parseErrorText is a JSON parser's error with the input it quotes (after
+// the first `: "`) cut to maxQuoted bytes.
+func parseErrorText(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, `: "`); i >= 0 {
+		return msg[:i+2] + clip(msg[i+2:], maxQuoted)
+	}
+	return clip(msg, 2*maxQuoted)
+}

@@ -85,6 +85,10 @@ type Router struct {
 	host          *plugins.Host // nil without WASM plugins
 	keepClaims    bool          // a route expression or a policy reads claims
 	hasWasm       bool          // some route runs a WASM plugin (which reads claims as JSON)
+
+	// Connections waiting for their auth message, outside the hub.
+	pendingMu sync.Mutex
+	pending   map[*conn]struct{}
 }
 
 type route struct {
@@ -195,6 +199,11 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	if headerBytes(req) > r.cfg.Server.MaxHeaderBytes {
+		// Exact, where http.Server.MaxHeaderBytes lets 4 KiB more through.
+		http.Error(w, "request header too large", http.StatusRequestHeaderFieldsTooLarge)
+		return
+	}
 	if !strings.EqualFold(req.Header.Get("Upgrade"), "websocket") {
 		w.Header().Set("Upgrade", "websocket")
 		http.Error(w, "this endpoint speaks WebSocket only", http.StatusUpgradeRequired)
@@ -248,7 +257,26 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	c.claims, c.claimsJSON = r.keptClaims(id.claims)
 	c.setExpiry(id.expires)
 	ws.Session().(*session).c = c
+	if pending {
+		r.pendingAdd(c)
+	}
 	go ws.ReadLoop()
+}
+
+// headerBytes is the size of req's request line and header, each header
+// line counted as "Name: value\r\n" (net/http keeps no raw copy), and the
+// blank line that ends them.
+func headerBytes(req *http.Request) int {
+	n := len(req.Method) + len(" ") + len(req.RequestURI) + len(" ") + len(req.Proto) + len("\r\n")
+	if req.Host != "" {
+		n += len("Host: ") + len(req.Host) + len("\r\n") // net/http moves it out of Header
+	}
+	for k, vs := range req.Header {
+		for _, v := range vs {
+			n += len(k) + len(": ") + len(v) + len("\r\n")
+		}
+	}
+	return n + len("\r\n")
 }
 
 func (r *Router) closePlugins() {
@@ -328,19 +356,52 @@ func (r *Router) Close(ctx context.Context) error {
 	defer r.closePlugins()
 	var all []*conn
 	r.hub.each(func(c *conn) { all = append(all, c) })
+	r.pendingMu.Lock()
+	for c := range r.pending {
+		all = append(all, c)
+	}
+	r.pendingMu.Unlock()
 	for _, c := range all {
 		c.shutdown(CloseGoingAway, "server shutting down", false)
 	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	for r.hub.count() > 0 {
+	for r.hub.count()+r.pendingCount() > 0 {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("router: %d connections still open: %w", r.hub.count(), ctx.Err())
+			return fmt.Errorf("router: %d connections still open: %w", r.hub.count()+r.pendingCount(), ctx.Err())
 		case <-tick.C:
 		}
 	}
 	return nil
+}
+
+// pendingAdd keeps a connection that waits for its auth message, so Close
+// can send it 1001 too; one that arrives while the router closes gets it
+// at once.
+func (r *Router) pendingAdd(c *conn) {
+	r.pendingMu.Lock()
+	if r.pending == nil {
+		r.pending = make(map[*conn]struct{})
+	}
+	r.pending[c] = struct{}{}
+	r.pendingMu.Unlock()
+	if r.closing.Load() {
+		c.shutdown(CloseGoingAway, "server shutting down", false)
+	}
+}
+
+// pendingDone forgets a connection that authenticated or closed.
+func (r *Router) pendingDone(c *conn) {
+	r.pendingMu.Lock()
+	delete(r.pending, c)
+	r.pendingMu.Unlock()
+}
+
+func (r *Router) pendingCount() int {
+	r.pendingMu.Lock()
+	defer r.pendingMu.Unlock()
+	return len(r.pending)
 }
 
 // Publish delivers msg to every member of a room. msg is a JSON object

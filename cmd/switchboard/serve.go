@@ -109,7 +109,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: cfg.Server.HandshakeTimeout,
-		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
+		MaxHeaderBytes:    httpHeaderLimit(cfg.Server.MaxHeaderBytes),
 		// A client that never finishes its request holds a goroutine and a
 		// socket: bound every stage before the upgrade.
 		ReadTimeout: cfg.Server.HandshakeTimeout,
@@ -152,6 +152,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Warn("shutdown", "err", err)
 	}
 	return 0
+}
+
+// httpHeaderLimit is the http.Server.MaxHeaderBytes that makes net/http
+// read at most limit bytes of request header: it allows 4096 bytes more than
+// it is told. Below that net/http reads up to 4097 bytes, and the router
+// refuses what is over limit (431) on its own.
+func httpHeaderLimit(limit int) int {
+	return max(limit-4096, 1)
 }
 
 // sideServer serves an operator endpoint (metrics, pprof) on its own

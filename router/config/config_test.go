@@ -261,6 +261,7 @@ func TestValidFull(t *testing.T) {
 			Issuer:      "https://auth.example.com",
 			Audience:    "chat",
 			Leeway:      30 * time.Second,
+			ExpOptional: true,
 		},
 	})
 	check("limits", c.Limits, Limits{
@@ -557,6 +558,10 @@ func TestDefaultConfig(t *testing.T) {
 	if !c.Auth.Enabled || c.Auth.JWT == nil || !reflect.DeepEqual(c.Auth.TokenFrom, []TokenSource{{TokenQuery, "token"}}) {
 		t.Errorf("auth = %+v", c.Auth)
 	}
+	// Every frame counts against a connection rate (docs/SECURITY.md).
+	if l := c.Limits; l.MessageRate == nil || *l.MessageRate != (Rate{50, time.Second, 100}) || l.CloseAfter != 10 {
+		t.Errorf("limits = %+v", l)
+	}
 	roomID := msgExpr("roomId")
 	for _, tc := range []struct {
 		typ, action, to, as string
@@ -564,8 +569,8 @@ func TestDefaultConfig(t *testing.T) {
 		rate                *Rate
 		required            []string
 	}{
-		{typ: "join_room", action: "join", required: []string{"roomId"}},
-		{typ: "leave_room", action: "leave", required: []string{"roomId"}},
+		{typ: "join_room", action: "join", rate: &Rate{10, time.Second, 50}, required: []string{"roomId"}},
+		{typ: "leave_room", action: "leave", rate: &Rate{10, time.Second, 50}, required: []string{"roomId"}},
 		{typ: "send_message", to: ToRoom, as: "message_received", excludeSender: true, rate: &Rate{20, time.Second, 20}, required: []string{"roomId", "text"}},
 		{typ: "typing_start", to: ToRoom, as: "typing_start", excludeSender: true, rate: &Rate{5, time.Second, 5}, required: []string{"roomId"}},
 		{typ: "typing_stop", to: ToRoom, as: "typing_stop", excludeSender: true, rate: &Rate{5, time.Second, 5}, required: []string{"roomId"}},

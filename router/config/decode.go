@@ -55,7 +55,7 @@ var (
 		Attributes: attrs("token_from", "reject_with", "plugins", "first_message_timeout", "on_expiry"),
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "jwt"}},
 	}
-	jwtSchema    = &hcl.BodySchema{Attributes: attrs("algorithms", "secret", "public_key", "jwks_file", "jwks_url", "jwks_refresh", "issuer", "audience", "leeway")}
+	jwtSchema    = &hcl.BodySchema{Attributes: attrs("algorithms", "secret", "public_key", "jwks_file", "jwks_url", "jwks_refresh", "issuer", "audience", "leeway", "require_exp")}
 	pluginSchema = &hcl.BodySchema{Attributes: attrs("source", "native", "config", "timeout", "memory", "pool", "on_error")}
 	routeSchema  = &hcl.BodySchema{
 		Attributes: attrs("action", "room", "rate", "burst", "user_rate", "user_burst", "plugins"),
@@ -234,6 +234,9 @@ func (d *decoder) auth(a *Auth, b *hcl.Block) {
 		d.str(jc, j, "issuer", &j.Issuer)
 		d.str(jc, j, "audience", &j.Audience)
 		d.duration(jc, j, "leeway", &j.Leeway, false)
+		requireExp := true
+		d.boolean(jc, j, "require_exp", &requireExp)
+		j.ExpOptional = !requireExp
 	}
 }
 

@@ -62,7 +62,7 @@ type Server struct {
 	// WriteDelay is how long a frame queued for an idle connection waits
 	// for more to share its write; default 2ms, negative writes at once.
 	WriteDelay     time.Duration
-	MaxHeaderBytes int // largest upgrade request header; default 16KiB (serve only)
+	MaxHeaderBytes int // largest upgrade request: request line and header lines; default 16KiB (431 beyond)
 	Heartbeat      Heartbeat
 	TLS            *TLS // nil: plain ws
 }
@@ -142,7 +142,10 @@ type JWT struct {
 	JWKSRefresh time.Duration // how often JWKSURL is fetched again; default 10m
 	Issuer      string        // checked when set
 	Audience    string        // checked when set
-	Leeway      time.Duration // allowed clock skew for exp/nbf
+	Leeway      time.Duration // allowed clock skew for exp, nbf and iat
+	// ExpOptional: require_exp = false accepts tokens without exp, which
+	// then last as long as the connection. By default exp is required.
+	ExpOptional bool
 }
 
 // Plugin is a `plugin "name"` block.

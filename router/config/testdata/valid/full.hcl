@@ -37,6 +37,7 @@ auth {
     issuer       = "https://auth.example.com"
     audience     = "chat"
     leeway       = "30s"
+    require_exp  = false
   }
 }
 

@@ -1,0 +1,6 @@
+auth {
+  jwt {
+    secret      = "s"
+    require_exp = "sometimes"
+  }
+}
