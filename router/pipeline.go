@@ -8,6 +8,7 @@ import (
 
 	"github.com/lxzan/gws"
 
+	"github.com/switchboard-rt/switchboard/internal/refused"
 	"github.com/switchboard-rt/switchboard/router/config"
 )
 
@@ -23,7 +24,7 @@ func (r *Router) authMessage(c *conn, env *envelope, pending bool) {
 	}
 	if pending {
 		if err != nil {
-			r.log.Info("connection refused", "remote", c.remote, "reason", err.Error())
+			refused.Log(r.log, CloseUnauthorized, err.Error(), c.remote)
 			c.shutdown(CloseUnauthorized, "Unauthorized", false)
 			return
 		}
@@ -68,6 +69,7 @@ func (c *conn) setExpiry(t time.Time) {
 		return
 	}
 	c.expiry = time.AfterFunc(time.Until(t), func() {
+		refused.Log(c.router.log, CloseUnauthorized, "token expired", c.remote, "user", c.userID)
 		c.shutdown(CloseUnauthorized, "token expired", false)
 	})
 }
@@ -103,6 +105,7 @@ func (e *events) OnOpen(ws *gws.Conn) {
 			still := c.pending
 			c.mu.Unlock()
 			if still {
+				refused.Log(e.r.log, CloseUnauthorized, "no auth message within first_message_timeout", c.remote)
 				c.shutdown(CloseUnauthorized, "Unauthorized", false)
 			}
 		})
@@ -115,7 +118,7 @@ func (e *events) OnOpen(ws *gws.Conn) {
 func (r *Router) admit(c *conn) {
 	added, full := r.hub.add(c, r.cfg.Limits.ConnectionsPerUser)
 	if full {
-		r.log.Info("connection refused", "user", c.userID, "reason", reasonTooManyConns)
+		refused.Log(r.log, ClosePolicyViolated, reasonTooManyConns, c.remote, "user", c.userID)
 		c.shutdown(ClosePolicyViolated, reasonTooManyConns, false)
 	}
 	if !added {
@@ -131,6 +134,11 @@ func (e *events) OnClose(ws *gws.Conn, err error) {
 	c := connOf(ws)
 	if c == nil {
 		return
+	}
+	if code, ok := err.(interface{ Uint16() uint16 }); ok && code.Uint16() == CloseTooLarge {
+		// gws's own status code: it read a frame over max_payload and
+		// sent 1009. A peer's close arrives as *gws.CloseError instead.
+		refused.Log(e.r.log, CloseTooLarge, "frame over max_payload", c.remote, "user", c.userID)
 	}
 	c.mu.Lock()
 	c.closed = true
@@ -217,6 +225,7 @@ func (r *Router) handle(c *conn, data []byte) {
 		c.violations++
 		r.reject(c, rt, &Error{Code: CodeRateLimited, Message: "too many " + quote(env.typ) + " messages; slow down"}, env.id)
 		if n := r.cfg.Limits.CloseAfter; n > 0 && c.violations >= n {
+			refused.Log(r.log, ClosePolicyViolated, "rate limit exceeded", c.remote, "user", c.userID, "route", env.typ)
 			c.shutdown(ClosePolicyViolated, "rate limit exceeded", false)
 		}
 		return
