@@ -84,10 +84,10 @@ type Router struct {
 	wg            sync.WaitGroup
 	connects      ipLimiter
 	origins       []origin.Pattern // allowed_origins; none: same origin only
-	m             *metrics      // nil without WithMetrics
-	host          *plugins.Host // nil without WASM plugins
-	keepClaims    bool          // a route expression or a policy reads claims
-	hasWasm       bool          // some route runs a WASM plugin (which reads claims as JSON)
+	m             *metrics         // nil without WithMetrics
+	host          *plugins.Host    // nil without WASM plugins
+	keepClaims    bool             // a route expression or a policy reads claims
+	hasWasm       bool             // some route runs a WASM plugin (which reads claims as JSON)
 }
 
 type route struct {
