@@ -83,11 +83,12 @@ type Router struct {
 	stop          chan struct{}
 	wg            sync.WaitGroup
 	connects      ipLimiter
-	origins       []origin.Pattern // allowed_origins; none: same origin only
-	m             *metrics         // nil without WithMetrics
-	host          *plugins.Host    // nil without WASM plugins
-	keepClaims    bool             // a route expression or a policy reads claims
-	hasWasm       bool             // some route runs a WASM plugin (which reads claims as JSON)
+	m             *metrics      // nil without WithMetrics
+	host          *plugins.Host // nil without WASM plugins
+	keepClaims    bool          // a route expression or a policy reads claims
+	hasWasm       bool          // some route runs a WASM plugin (which reads claims as JSON)
+	// origins are allowed_origins, parsed; none: same origin only.
+	origins []origin.Pattern
 }
 
 type route struct {
