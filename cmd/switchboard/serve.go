@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -108,6 +109,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		mux.Handle(cfg.Metrics.Path, metricsHandler)
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	if cfg.Server.Path != "/" {
+		mux.Handle("GET /{$}", pageHandler(cfg.Server.Path))
+	}
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: cfg.Server.HandshakeTimeout,
@@ -125,8 +129,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	log.Info("switchboard listening", "url", url, "routes", len(cfg.Routes))
 	if demo {
 		tok, _ := router.IssueToken([]byte(cfg.Auth.JWT.Secret), "demo", 24*time.Hour, nil)
+		page := "http" + strings.TrimPrefix(scheme, "ws") + ln.Addr().String() + "/"
 		fmt.Fprintf(stdout, "SWITCHBOARD_JWT_SECRET is not set: using a random secret for this run.\n"+
-			"Demo user \"demo\" can connect with:\n  %s?token=%s\n", url, tok)
+			"Demo user \"demo\" can connect with:\n  %s?token=%s\n"+
+			"or open this page in a browser:\n  %s?token=%s\n", url, tok, page, tok)
 	}
 
 	errc := make(chan error, 1)
