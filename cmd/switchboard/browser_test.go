@@ -171,7 +171,7 @@ func TestServeOriginFollowsListen(t *testing.T) {
 	for origin, want := range map[string]int{
 		base: http.StatusSwitchingProtocols,
 		strings.Replace(base, "127.0.0.1", "localhost", 1): http.StatusForbidden, // Host is 127.0.0.1
-		"http://127.0.0.1:8080":                             http.StatusForbidden,
+		"http://127.0.0.1:8080":                            http.StatusForbidden,
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		c, resp, err := websocket.Dial(ctx, ws, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {origin}}})
