@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -103,8 +104,20 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
 	}
+	if t := cfg.Server.TLS; t != nil {
+		// TLS here rather than in ServeTLS, so that logListener sits above
+		// it and sees the 431s net/http writes. HTTP/1.1 only: a WebSocket
+		// upgrade needs it.
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "switchboard: %v\n", err)
+			return 1
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
+	}
+	ln = logListener{ln, log}
 	mux := http.NewServeMux()
-	mux.Handle(cfg.Server.Path, rt)
+	mux.Handle(cfg.Server.Path, unwrapHijack(rt))
 	if metricsHandler != nil && cfg.Metrics.Listen == "" {
 		mux.Handle(cfg.Metrics.Path, metricsHandler)
 	}
@@ -136,13 +149,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 
 	errc := make(chan error, 1)
-	go func() {
-		if t := cfg.Server.TLS; t != nil {
-			errc <- srv.ServeTLS(ln, t.CertFile, t.KeyFile)
-			return
-		}
-		errc <- srv.Serve(ln)
-	}()
+	go func() { errc <- srv.Serve(ln) }()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
