@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -142,7 +143,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	log.Info("switchboard listening", "url", url, "routes", len(cfg.Routes))
 	if demo {
 		tok, _ := router.IssueToken([]byte(cfg.Auth.JWT.Secret), "demo", 24*time.Hour, nil)
-		page := "http" + strings.TrimPrefix(scheme, "ws") + ln.Addr().String() + "/"
+		// A browser cannot open 0.0.0.0 or [::]: the page is on this machine.
+		host := ln.Addr().String()
+		if a, ok := ln.Addr().(*net.TCPAddr); ok && a.IP.IsUnspecified() {
+			host = net.JoinHostPort("localhost", strconv.Itoa(a.Port))
+		}
+		page := "http" + strings.TrimPrefix(scheme, "ws") + host + "/"
 		fmt.Fprintf(stdout, "SWITCHBOARD_JWT_SECRET is not set: using a random secret for this run.\n"+
 			"Demo user \"demo\" can connect with:\n  %s?token=%s\n"+
 			"or open this page in a browser:\n  %s?token=%s\n", url, tok, page, tok)
