@@ -107,17 +107,21 @@ func TestBrowserDemoPage(t *testing.T) {
 
 	fail := func(format string, args ...any) {
 		t.Helper()
-		dir := filepath.Join(t.TempDir(), "artifacts")
+		// t.TempDir goes with the test; SWITCHBOARD_TEST_ARTIFACTS keeps them.
+		dir := os.Getenv("SWITCHBOARD_TEST_ARTIFACTS")
+		if dir == "" {
+			dir = filepath.Join(t.TempDir(), "artifacts")
+		}
 		_ = os.MkdirAll(dir, 0o755)
 		for _, tab := range tabs {
 			sctx, scancel := context.WithTimeout(tab.ctx, 5*time.Second)
-			png, err := chromedp.Run(sctx, chromedp.FullScreenshot(90))
 			text, _ := chromedp.Run(sctx, chromedp.Evaluate[string]("document.body.innerText"))
+			png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+			f := filepath.Join(dir, tab.name+".png")
 			if err == nil {
-				f := filepath.Join(dir, tab.name+".png")
-				_ = os.WriteFile(f, png, 0o644)
-				t.Logf("tab %s: screenshot %s; page text:\n%s", tab.name, f, text)
+				err = os.WriteFile(f, png, 0o644)
 			}
+			t.Logf("tab %s: screenshot %s (%v); page text:\n%s", tab.name, f, err, text)
 			scancel()
 		}
 		t.Fatalf(format, args...)
