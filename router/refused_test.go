@@ -118,6 +118,42 @@ func TestRefusalsLoggedOnce(t *testing.T) {
 		newClient(t, c, "anon").expectClose(router.CloseUnauthorized)
 		log.expectOnce(t, router.CloseUnauthorized, "", "127.0.0.1:")
 	})
+	t.Run("4001 no auth message in time", func(t *testing.T) {
+		var log logCapture
+		s := startServer(t, authHCL(`
+  token_from            = ["first_message"]
+  first_message_timeout = "200ms"
+  jwt {
+    secret = env("SWITCHBOARD_JWT_SECRET")
+  }`), log.option())
+		c, _, err := s.dialRaw("", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		newClient(t, c, "pending").expectClose(router.CloseUnauthorized)
+		log.expectOnce(t, router.CloseUnauthorized, "first_message_timeout", "127.0.0.1:")
+	})
+	t.Run("4001 token expired", func(t *testing.T) {
+		var log logCapture
+		s := startServer(t, defaultHCL(t), log.option())
+		c, _, err := s.dialRaw("?token="+token(t, "alice", 1500*time.Millisecond), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		newClient(t, c, "alice").expectClose(router.CloseUnauthorized)
+		log.expectOnce(t, router.CloseUnauthorized, "token expired", "127.0.0.1:")
+	})
+	t.Run("4008 connections per user", func(t *testing.T) {
+		var log logCapture
+		s := startServer(t, limitsHCL(`connections_per_user = 1`, ""), log.option())
+		s.dial("alice")
+		c, _, err := s.dialRaw("?token="+token(t, "alice", time.Hour), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		newClient(t, c, "alice#2").expectClose(router.ClosePolicyViolated)
+		log.expectOnce(t, router.ClosePolicyViolated, "too many connections", "127.0.0.1:")
+	})
 	t.Run("1009 frame too large", func(t *testing.T) {
 		var log logCapture
 		hcl := strings.Replace(defaultHCL(t), `max_payload       = "64KiB"`, `max_payload       = "1KiB"`, 1)
