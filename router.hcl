@@ -7,7 +7,9 @@ server {
   listen            = "127.0.0.1:8080"
   path              = "/ws"
   max_payload       = "64KiB"
-  allowed_origins   = ["http://localhost:8080", "http://127.0.0.1:8080"]
+  # allowed_origins is not set: browsers may connect from pages served at
+  # the address they connect to (same origin), whatever --listen says. To
+  # allow other sites, list them: allowed_origins = ["https://app.example.com"]
   handshake_timeout = "5s"
   send_queue        = 256
   write_delay       = "2ms"

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/switchboard-rt/switchboard/internal/refused"
 )
 
 // WebSocket close codes the router uses.
@@ -89,8 +91,9 @@ func (c *conn) enqueue(frame []byte, now bool) {
 		return
 	}
 	if len(c.queue) >= c.router.cfg.Server.SendQueue {
+		c.closed = true // senders that also find it full neither log nor count it again
 		c.mu.Unlock()
-		c.router.log.Warn("slow consumer closed", "conn", c.id, "user", c.userID)
+		refused.Log(c.router.log, CloseTryAgainLater, "slow consumer: send queue full", c.remote, "user", c.userID)
 		if m := c.router.m; m != nil {
 			m.slowClosed.Inc()
 		}

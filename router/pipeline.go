@@ -9,6 +9,7 @@ import (
 
 	"github.com/lxzan/gws"
 
+	"github.com/switchboard-rt/switchboard/internal/refused"
 	"github.com/switchboard-rt/switchboard/router/config"
 )
 
@@ -24,7 +25,7 @@ func (r *Router) authMessage(c *conn, env *envelope, pending bool) {
 	}
 	if pending {
 		if err != nil {
-			r.log.Info("connection refused", "remote", c.remote, "reason", err.Error())
+			refused.Log(r.log, CloseUnauthorized, err.Error(), c.remote)
 			c.shutdown(CloseUnauthorized, "Unauthorized", false)
 			return
 		}
@@ -73,6 +74,7 @@ func (c *conn) setExpiry(t time.Time) {
 		return
 	}
 	c.expiry = time.AfterFunc(time.Until(t), func() {
+		refused.Log(c.router.log, CloseUnauthorized, "token expired", c.remote, "user", c.userID)
 		c.shutdown(CloseUnauthorized, "token expired", false)
 	})
 }
@@ -108,6 +110,7 @@ func (e *events) OnOpen(ws *gws.Conn) {
 			still := c.pending
 			c.mu.Unlock()
 			if still {
+				refused.Log(e.r.log, CloseUnauthorized, "no auth message within first_message_timeout", c.remote)
 				c.shutdown(CloseUnauthorized, "Unauthorized", false)
 			}
 		})
@@ -120,7 +123,7 @@ func (e *events) OnOpen(ws *gws.Conn) {
 func (r *Router) admit(c *conn) {
 	added, full := r.hub.add(c, r.cfg.Limits.ConnectionsPerUser)
 	if full {
-		r.log.Info("connection refused", "user", c.userID, "reason", reasonTooManyConns)
+		refused.Log(r.log, ClosePolicyViolated, reasonTooManyConns, c.remote, "user", c.userID)
 		c.shutdown(ClosePolicyViolated, reasonTooManyConns, false)
 	}
 	if !added {
@@ -141,6 +144,11 @@ func (e *events) OnClose(ws *gws.Conn, err error) {
 	c := connOf(ws)
 	if c == nil {
 		return
+	}
+	if code, ok := err.(interface{ Uint16() uint16 }); ok && code.Uint16() == CloseTooLarge {
+		// gws's own status code: it read a frame over max_payload and
+		// sent 1009. A peer's close arrives as *gws.CloseError instead.
+		refused.Log(e.r.log, CloseTooLarge, "frame over max_payload", c.remote, "user", c.userID)
 	}
 	c.mu.Lock()
 	c.closed = true
@@ -221,6 +229,7 @@ func (r *Router) handle(c *conn, text bool, data []byte) {
 		// other first frame closes it at once, unanswered (authMessage
 		// refuses an envelope of another type).
 		if perr != nil {
+			refused.Log(r.log, CloseUnauthorized, "first message is not an auth message", c.remote)
 			c.shutdown(CloseUnauthorized, "Unauthorized", false)
 			return
 		}
@@ -286,6 +295,11 @@ func (r *Router) violation(c *conn, rt *route, e *Error, id []byte) {
 		if e.Code == CodeRateLimited {
 			reason = "rate limit exceeded"
 		}
+		route := ""
+		if rt != nil {
+			route = rt.cfg.Type
+		}
+		refused.Log(r.log, ClosePolicyViolated, reason, c.remote, "user", c.userID, "route", route)
 		c.shutdown(ClosePolicyViolated, reason, false)
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/lxzan/gws"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-rt/switchboard/internal/origin"
+	"github.com/switchboard-rt/switchboard/internal/refused"
 	"github.com/switchboard-rt/switchboard/plugins"
 	"github.com/switchboard-rt/switchboard/router/config"
 )
@@ -89,6 +91,8 @@ type Router struct {
 	// Connections waiting for their auth message, outside the hub.
 	pendingMu sync.Mutex
 	pending   map[*conn]struct{}
+	// origins are allowed_origins, parsed; none: same origin only.
+	origins []origin.Pattern
 }
 
 type route struct {
@@ -124,6 +128,13 @@ func New(cfg *Config, opts ...Option) (*Router, error) {
 		node:     randomID()[:8],
 		stop:     make(chan struct{}),
 		connects: ipLimiter{rate: cfg.Limits.ConnectRate},
+	}
+	for _, o := range cfg.Server.AllowedOrigins {
+		p, err := origin.Parse(o)
+		if err != nil { // Check reported it
+			return nil, fmt.Errorf("router: allowed_origins: %w", err)
+		}
+		r.origins = append(r.origins, p)
 	}
 	policies, connect, err := r.loadPlugins(&o)
 	if err == nil {
@@ -218,10 +229,12 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		req = &proxied
 	}
 	if !r.connects.allow(req) {
+		refused.Log(r.log, http.StatusTooManyRequests, "connect rate", req.RemoteAddr)
 		http.Error(w, "too many connection attempts; retry later", http.StatusTooManyRequests)
 		return
 	}
 	if !r.originAllowed(req) {
+		refused.Log(r.log, http.StatusForbidden, "origin not allowed", req.RemoteAddr, "origin", req.Header.Get("Origin"))
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
@@ -232,7 +245,11 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		upgrader = r.upgraderProto
 	}
 	if err != nil && !pending {
-		r.log.Info("connection refused", "remote", req.RemoteAddr, "reason", err.Error())
+		code := CloseUnauthorized
+		if r.cfg.Auth.RejectWith == "http" {
+			code = http.StatusUnauthorized
+		}
+		refused.Log(r.log, code, err.Error(), req.RemoteAddr)
 		if r.cfg.Auth.RejectWith == "http" {
 			http.Error(w, "Unauthorized", http.StatusUnauthorized)
 			return
@@ -306,20 +323,18 @@ func readsClaims(rc *config.Route) bool {
 
 // originAllowed implements the CSWSH defence: a browser always sends
 // Origin, so a foreign one is refused; clients that send none (servers,
-// CLIs) are allowed.
+// CLIs) are allowed. Without allowed_origins the page must come from the
+// address the browser connected to (origin.Same; docs/CONFIG.md).
 func (r *Router) originAllowed(req *http.Request) bool {
-	origin := req.Header.Get("Origin")
-	if origin == "" {
+	o := req.Header.Get("Origin")
+	if o == "" {
 		return true
 	}
-	allowed := r.cfg.Server.AllowedOrigins
-	if len(allowed) == 0 {
-		// Same host only.
-		i := strings.Index(origin, "://")
-		return i >= 0 && strings.EqualFold(origin[i+3:], req.Host)
+	if len(r.origins) == 0 {
+		return origin.Same(o, req.Host, req.TLS != nil || r.cfg.Server.TLS != nil)
 	}
-	for _, a := range allowed {
-		if a == "*" || strings.EqualFold(a, origin) {
+	for _, p := range r.origins {
+		if p.Match(o) {
 			return true
 		}
 	}

@@ -153,26 +153,52 @@ func TestMaxPayloadCloses1009(t *testing.T) {
 	c.expectClose(websocket.StatusMessageTooBig)
 }
 
+// TestOrigin: without allowed_origins (the default config) a page served
+// from the address the browser connects to may connect, whatever the port;
+// with a list, exactly the origins it matches.
 func TestOrigin(t *testing.T) {
-	s := startServer(t, defaultHCL(t))
 	tok := "?token=" + token(t, "alice", time.Hour)
+	same := startServer(t, defaultHCL(t))
+	port := strings.TrimSuffix(strings.TrimPrefix(same.url, "ws://127.0.0.1:"), "/ws")
+	wildcard := startServer(t, strings.Replace(defaultHCL(t), "server {", "server {\n  allowed_origins = [\"http://127.0.0.1:*\", \"https://*.example.com\"]", 1))
+	wport := strings.TrimSuffix(strings.TrimPrefix(wildcard.url, "ws://127.0.0.1:"), "/ws")
 	cases := []struct {
+		name   string
+		s      *server
+		host   string // dial this host instead of 127.0.0.1 (the browser's Host)
 		origin string
 		ok     bool
 	}{
-		{"", true}, // non-browser clients send none
-		{"http://localhost:8080", true},
-		{"http://127.0.0.1:8080", true},
-		{"https://evil.example", false},
-		{"http://localhost:8081", false},
+		{"no origin", same, "", "", true}, // non-browser clients send none
+		{"same origin", same, "", "http://127.0.0.1:" + port, true},
+		{"same origin, upper case", same, "", "HTTP://127.0.0.1:" + port, true},
+		{"behind a TLS proxy", same, "", "https://127.0.0.1:" + port, true},
+		{"localhost", same, "localhost", "http://localhost:" + port, true},
+		{"localhost page, 127.0.0.1 socket", same, "", "http://localhost:" + port, false},
+		{"another port", same, "", "http://127.0.0.1:1", false},
+		{"foreign", same, "", "https://evil.example", false},
+		{"null", same, "", "null", false},
+		{"port wildcard", wildcard, "", "http://127.0.0.1:1234", true},
+		{"port wildcard, default port", wildcard, "", "http://127.0.0.1", true},
+		{"port wildcard, other host", wildcard, "", "http://localhost:1234", false},
+		{"port wildcard, other scheme", wildcard, "", "https://127.0.0.1:1234", false},
+		{"subdomain wildcard", wildcard, "", "https://app.example.com", true},
+		{"subdomain wildcard, apex", wildcard, "", "https://example.com", false},
+		{"list replaces same origin", wildcard, "localhost", "http://localhost:" + wport, false},
 	}
 	for _, tc := range cases {
-		t.Run(tc.origin, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			h := http.Header{}
 			if tc.origin != "" {
 				h.Set("Origin", tc.origin)
 			}
-			c, resp, err := s.dialRaw(tok, h)
+			url := tc.s.url
+			if tc.host != "" {
+				url = strings.Replace(url, "127.0.0.1", tc.host, 1)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			c, resp, err := websocket.Dial(ctx, url+tok, &websocket.DialOptions{HTTPHeader: h})
 			if tc.ok {
 				if err != nil {
 					t.Fatalf("refused: %v", err)

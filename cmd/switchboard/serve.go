@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -100,12 +103,27 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
 	}
+	if t := cfg.Server.TLS; t != nil {
+		// TLS here rather than in ServeTLS, so that logListener sits above
+		// it and sees the 431s net/http writes. HTTP/1.1 only: a WebSocket
+		// upgrade needs it.
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "switchboard: %v\n", err)
+			return 1
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
+	}
+	ln = logListener{ln, log}
 	mux := http.NewServeMux()
-	mux.Handle(cfg.Server.Path, rt)
+	mux.Handle(cfg.Server.Path, unwrapHijack(rt))
 	if metricsHandler != nil && cfg.Metrics.Listen == "" {
 		mux.Handle(cfg.Metrics.Path, metricsHandler)
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	if cfg.Server.Path != "/" {
+		mux.Handle("GET /{$}", pageHandler(cfg.Server.Path))
+	}
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: cfg.Server.HandshakeTimeout,
@@ -123,18 +141,19 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	log.Info("switchboard listening", "url", url, "routes", len(cfg.Routes))
 	if demo {
 		tok, _ := router.IssueToken([]byte(cfg.Auth.JWT.Secret), "demo", 24*time.Hour, nil)
+		// A browser cannot open 0.0.0.0 or [::]: the page is on this machine.
+		host := ln.Addr().String()
+		if a, ok := ln.Addr().(*net.TCPAddr); ok && a.IP.IsUnspecified() {
+			host = net.JoinHostPort("localhost", strconv.Itoa(a.Port))
+		}
+		page := "http" + strings.TrimPrefix(scheme, "ws") + host + "/"
 		fmt.Fprintf(stdout, "SWITCHBOARD_JWT_SECRET is not set: using a random secret for this run.\n"+
-			"Demo user \"demo\" can connect with:\n  %s?token=%s\n", url, tok)
+			"Demo user \"demo\" can connect with:\n  %s?token=%s\n"+
+			"or open this page in a browser:\n  %s?token=%s\n", url, tok, page, tok)
 	}
 
 	errc := make(chan error, 1)
-	go func() {
-		if t := cfg.Server.TLS; t != nil {
-			errc <- srv.ServeTLS(ln, t.CertFile, t.KeyFile)
-			return
-		}
-		errc <- srv.Serve(ln)
-	}()
+	go func() { errc <- srv.Serve(ln) }()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)

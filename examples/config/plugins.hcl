@@ -11,10 +11,10 @@
 #   switchboard serve -c examples/config/plugins.hcl
 
 server {
-  listen          = "127.0.0.1:8080"
-  path            = "/ws"
-  max_payload     = "64KiB"
-  allowed_origins = ["http://localhost:8080", "http://127.0.0.1:8080"]
+  listen      = "127.0.0.1:8080"
+  path        = "/ws"
+  max_payload = "64KiB"
+  # No allowed_origins: pages served at the address connected to (same origin).
 }
 
 auth {

@@ -13,6 +13,8 @@ import (
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/switchboard-rt/switchboard/internal/origin"
 )
 
 // Defaults fills every zero-valued optional setting with the default
@@ -241,6 +243,14 @@ func (c *Config) checkServer(report reporter) {
 	if s.WriteDelay > time.Second {
 		report(s, "write_delay", "server", "Invalid duration", fmt.Sprintf("write_delay holds every write back this long; a few milliseconds batch writes under load, %s would stall delivery (at most 1s).", s.WriteDelay))
 	}
+	if s.AllowedOrigins != nil && len(s.AllowedOrigins) == 0 {
+		report(s, "allowed_origins", "server", "Empty allowed_origins", `An empty list would refuse every browser. Remove allowed_origins to allow pages served from the address the browser connects to (same origin), or list the sites allowed to connect, as in ["https://app.example.com"].`)
+	}
+	for i, o := range s.AllowedOrigins {
+		if _, err := origin.Parse(o); err != nil {
+			report(s, fmt.Sprintf("allowed_origins[%d]", i), "server", "Invalid origin", err.Error()+".")
+		}
+	}
 	if t := s.TLS; t != nil {
 		// Reported on the attribute, so that hcl's "Missing required
 		// argument" is not repeated; this catches cert_file = "".
@@ -269,6 +279,9 @@ func (c *Config) checkAuth(report reporter) {
 		report(a, "on_expiry", "auth", "Invalid on_expiry", oneOf(a.OnExpiry, onExpiries)+` "close" closes with 4001 when the token expires; "refresh" also accepts {"type":"auth","token":...} to extend it.`)
 	}
 	for _, ts := range a.TokenFrom {
+		if ts.Kind == TokenCookie && slices.Contains(c.Server.AllowedOrigins, "*") {
+			report(a, "token_from", "auth", "Cookie auth with allowed_origins = [\"*\"]", `With cookie:`+ts.Name+` and every origin allowed, any web page the user visits could open a connection as the user (cross-site WebSocket hijacking). List the sites allowed to connect instead, as in ["https://app.example.com"].`)
+		}
 		if ts.Kind == TokenCookie && len(c.Server.AllowedOrigins) == 0 {
 			// Browsers send cookies on cross-site WebSocket upgrades: without
 			// an origin list any site could act as the user (CSWSH).

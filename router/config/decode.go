@@ -156,7 +156,15 @@ func (d *decoder) server(s *Server, b *hcl.Block) {
 	d.str(c, s, "listen", &s.Listen)
 	d.str(c, s, "path", &s.Path)
 	d.size(c, s, "max_payload", &s.MaxPayload)
-	d.strs(c, s, "allowed_origins", &s.AllowedOrigins)
+	if d.strs(c, s, "allowed_origins", &s.AllowedOrigins) {
+		// Point at the entry itself when allowed_origins is a list literal.
+		exprs, diags := hcl.ExprList(c.Attributes["allowed_origins"].Expr)
+		for i, e := range exprs {
+			if !diags.HasErrors() && len(exprs) == len(s.AllowedOrigins) {
+				d.ranges[rangeKey{s, fmt.Sprintf("allowed_origins[%d]", i)}] = e.Range()
+			}
+		}
+	}
 	var proxies []string
 	if d.strs(c, s, "trusted_proxies", &proxies) {
 		for _, p := range proxies {

@@ -53,7 +53,7 @@ type Server struct {
 	Listen         string   // default "127.0.0.1:8080"
 	Path           string   // default "/ws"
 	MaxPayload     int      // bytes; default 64KiB; "64KiB", "1MB", "512B" or a number
-	AllowedOrigins []string // empty: same-host origins only (requests without Origin are allowed)
+	AllowedOrigins []string // patterns (docs/CONFIG.md "Origins"); empty: same origin as the Host header (requests without Origin are allowed)
 	// TrustedProxies are the peers (addresses or CIDR ranges) whose
 	// X-Forwarded-For names the client; empty trusts no one.
 	TrustedProxies   []netip.Prefix

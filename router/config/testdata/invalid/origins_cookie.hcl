@@ -1,0 +1,8 @@
+server {
+  allowed_origins = ["*"]
+}
+
+auth {
+  token_from = ["cookie:session"]
+  jwt {}
+}

@@ -1,0 +1,3 @@
+server {
+  allowed_origins = []
+}
