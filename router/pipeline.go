@@ -46,7 +46,8 @@ func (r *Router) authMessage(c *conn, env *envelope, pending bool) {
 		err = errors.New("the new token is for another user")
 	}
 	if err != nil {
-		c.sendError(&Error{Code: CodeAuthFailed, Message: err.Error()}, env.id)
+		r.log.Info("token refresh refused", "conn", c.id, "user", c.userID, "reason", err.Error())
+		c.sendError(&Error{Code: CodeAuthFailed, Message: tokenProblem(err)}, env.id)
 		return
 	}
 	c.claims, c.claimsJSON = r.keptClaims(id.claims)
@@ -328,7 +329,7 @@ func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int
 			return decision{}, &Error{Code: CodeMissingTarget, Message: "no room to " + rc.Action}
 		}
 		if strings.HasPrefix(d.name, userRoomPrefix) {
-			return decision{}, &Error{Code: CodeForbidden, Message: "rooms starting with " + quote(userRoomPrefix) + " are reserved"}
+			return decision{}, errReservedRoom
 		}
 		return d, nil
 	}
@@ -350,6 +351,12 @@ func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int
 		if d.name == "" {
 			return decision{}, &Error{Code: CodeMissingTarget, Message: "no room to deliver to"}
 		}
+		if strings.HasPrefix(d.name, userRoomPrefix) {
+			// A user's own room is for the server (SendToUser, plugins'
+			// reroutes, deliver to = "user"): a client naming it is refused
+			// as a join of it is, even its own, which it is a member of.
+			return decision{}, errReservedRoom
+		}
 		if dl.RequireMember && !offline && !r.hub.isMember(c, d.name) {
 			return decision{}, &Error{Code: CodeNotMember, Message: "join room " + quote(d.name) + " before sending to it"}
 		}
@@ -368,6 +375,10 @@ func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int
 	d.payload = buf[maxFrameHeader:]
 	return d, nil
 }
+
+// errReservedRoom refuses a client's join of, or send to, a room named
+// "user:<id>".
+var errReservedRoom = &Error{Code: CodeForbidden, Message: "rooms starting with " + quote(userRoomPrefix) + " are reserved for the server"}
 
 // apply carries out a decision for the message c sent.
 func (r *Router) apply(c *conn, d decision) *Error {

@@ -85,6 +85,7 @@ type Router struct {
 	host          *plugins.Host // nil without WASM plugins
 	keepClaims    bool          // a route expression or a policy reads claims
 	hasWasm       bool          // some route runs a WASM plugin (which reads claims as JSON)
+	tooLarge      string        // the reason of a 1009 close (see gwsConn)
 }
 
 type route struct {
@@ -120,6 +121,7 @@ func New(cfg *Config, opts ...Option) (*Router, error) {
 		node:     randomID()[:8],
 		stop:     make(chan struct{}),
 		connects: ipLimiter{rate: cfg.Limits.ConnectRate},
+		tooLarge: tooLargeReason(cfg.Server.MaxPayload),
 	}
 	policies, connect, err := r.loadPlugins(&o)
 	if err == nil {
@@ -161,10 +163,7 @@ func New(cfg *Config, opts ...Option) (*Router, error) {
 	opt := func(protos []string) *gws.ServerOption {
 		return &gws.ServerOption{
 			ReadMaxPayloadSize: cfg.Server.MaxPayload,
-			// gws keeps one read buffer per connection for its lifetime;
-			// its 4 KiB default would be most of an idle connection's memory,
-			// and larger frames are read straight into their own buffer.
-			ReadBufferSize: 512,
+			ReadBufferSize:     gwsReadBuffer,
 			// Messages are handled on a short-lived goroutine, one at a
 			// time and in order (a limit of 1), so the read loop's own
 			// stack, which every idle connection keeps, never grows to
@@ -216,6 +215,13 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
+	if status, msg := handshakeProblem(req); status != 0 {
+		if status == http.StatusUpgradeRequired {
+			w.Header().Set("Sec-WebSocket-Version", "13")
+		}
+		http.Error(w, msg, status)
+		return
+	}
 	id, err := r.auth.authenticate(req)
 	pending := errors.Is(err, errAwaitMessage)
 	upgrader := r.upgrader
@@ -230,7 +236,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		// Browsers cannot read an HTTP status from a failed upgrade: accept,
 		// then close with 4001 so the client knows not to retry.
-		ws, err := upgrader.Upgrade(w, req)
+		ws, _, err := r.upgrade(upgrader, w, req)
 		if err != nil {
 			return
 		}
@@ -238,12 +244,12 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		go ws.ReadLoop() // returns at once; gives gws its buffers back
 		return
 	}
-	ws, err := upgrader.Upgrade(w, req)
+	ws, nc, err := r.upgrade(upgrader, w, req)
 	if err != nil {
 		r.log.Debug("upgrade failed", "remote", req.RemoteAddr, "err", err)
 		return
 	}
-	c := r.newConn(ws.NetConn())
+	c := r.newConn(nc)
 	c.id, c.userID, c.remote, c.pending = randomID(), id.userID, req.RemoteAddr, pending
 	c.claims, c.claimsJSON = r.keptClaims(id.claims)
 	c.setExpiry(id.expires)

@@ -1,0 +1,177 @@
+package router_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/switchboard-rt/switchboard/router"
+)
+
+// closeOf reads until c closes and returns the close frame's code and
+// reason.
+func closeOf(t *testing.T, c *client) (websocket.StatusCode, string) {
+	t.Helper()
+	for {
+		_, err := c.readErr(10 * time.Second)
+		if err == nil {
+			continue
+		}
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) {
+			t.Fatalf("%s: connection ended without a close frame: %v", c.user, err)
+		}
+		return ce.Code, ce.Reason
+	}
+}
+
+// sendRaw writes one text frame of arbitrary bytes.
+func sendRaw(t *testing.T, c *client, data []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.c.Write(ctx, websocket.MessageText, data); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+}
+
+// TestCloseReasonsAreTheRouters: a frame over max_payload and a text frame
+// that is not UTF-8 close with the router's words, not gws's ("gws:
+// message too large").
+func TestCloseReasonsAreTheRouters(t *testing.T) {
+	cases := []struct {
+		name, maxPayload string
+		data             []byte
+		code             websocket.StatusCode
+		reason           string
+	}{
+		{"too large", "64KiB", []byte(`{"type":"send_message","text":"` + strings.Repeat("x", 64<<10) + `"}`),
+			websocket.StatusMessageTooBig, "message too large (limit 64 KiB)"},
+		{"too large, odd limit", "1000", []byte(strings.Repeat(" ", 1001)),
+			websocket.StatusMessageTooBig, "message too large (limit 1000 bytes)"},
+		{"too large, MiB", "1MiB", []byte(strings.Repeat(" ", 1<<20+1)),
+			websocket.StatusMessageTooBig, "message too large (limit 1 MiB)"},
+		{"not UTF-8", "64KiB", []byte("{\"type\":\"send_message\",\"text\":\"\xff\"}"),
+			websocket.StatusInvalidFramePayloadData, "text frame is not valid UTF-8"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			hcl := strings.Replace(defaultHCL(t), `max_payload       = "64KiB"`, `max_payload       = "`+tc.maxPayload+`"`, 1)
+			s := startServer(t, hcl)
+			c := s.dial("alice")
+			c.c.SetReadLimit(4 << 20)
+			sendRaw(t, c, tc.data)
+			code, reason := closeOf(t, c)
+			if code != tc.code || reason != tc.reason {
+				t.Fatalf("close %d %q, want %d %q", code, reason, tc.code, tc.reason)
+			}
+		})
+	}
+}
+
+// TestSchemaErrorsCountRight: "at least 1 character", not "1 characters".
+func TestSchemaErrorsCountRight(t *testing.T) {
+	s := startServer(t, defaultHCL(t))
+	alice := s.dial("alice")
+	alice.join("lobby")
+	alice.send(`{"type":"send_message","roomId":"lobby","text":""}`)
+	m := alice.expect("error")
+	if want := `"text" must be at least 1 character`; m["message"] != want || m["code"] != router.CodeInvalidField {
+		t.Fatalf("error = %v, want message %q", m, want)
+	}
+	alice.send(`{"type":"send_message","roomId":"lobby","text":"` + strings.Repeat("é", 2001) + `"}`)
+	if m := alice.expect("error"); m["message"] != `"text" must be at most 2000 characters` {
+		t.Fatalf("error = %v", m)
+	}
+}
+
+// TestUserRoomsAreServerOnly: a client cannot send into a user:<id> room,
+// not even its own (which it is a member of): refused as a join is, with
+// the same code and text. The server still delivers there.
+func TestUserRoomsAreServerOnly(t *testing.T) {
+	s := startServer(t, defaultHCL(t))
+	alice, alice2, bob := s.dial("alice"), s.dial("alice"), s.dial("bob")
+	const want = `rooms starting with "user:" are reserved for the server`
+
+	alice.send(`{"type":"join_room","roomId":"user:alice","id":"j"}`)
+	join := alice.expect("error")
+	if join["code"] != router.CodeForbidden || join["message"] != want || join["id"] != "j" {
+		t.Fatalf("join error = %v", join)
+	}
+	for _, room := range []string{"user:alice", "user:bob"} {
+		alice.send(`{"type":"send_message","roomId":"` + room + `","text":"psst","id":"s"}`)
+		m := alice.expect("error")
+		if m["code"] != join["code"] || m["message"] != join["message"] || m["id"] != "s" {
+			t.Fatalf("send to %s: error = %v, want the join's %v", room, m, join)
+		}
+	}
+	alice2.expectNothing()
+	bob.expectNothing()
+
+	if err := s.router.SendToUser(context.Background(), "bob", map[string]any{"type": "notice"}); err != nil {
+		t.Fatal(err)
+	}
+	bob.expect("notice")
+}
+
+// TestHandshakeErrorsAreTheRouters: a request gws would refuse with "gws:
+// handshake error" gets the router's explanation.
+func TestHandshakeErrorsAreTheRouters(t *testing.T) {
+	s := startServer(t, defaultHCL(t))
+	httpURL := "http" + strings.TrimPrefix(s.url, "ws") + "?token=" + token(t, "alice", time.Hour)
+	good := http.Header{
+		"Connection":            {"keep-alive, Upgrade"},
+		"Upgrade":               {"websocket"},
+		"Sec-Websocket-Version": {"13"},
+		"Sec-Websocket-Key":     {"dGhlIHNhbXBsZSBub25jZQ=="},
+	}
+	cases := []struct {
+		name   string
+		method string
+		edit   func(http.Header)
+		status int
+		body   string
+	}{
+		{"POST", http.MethodPost, nil, http.StatusMethodNotAllowed, "a WebSocket handshake is a GET request"},
+		{"no Connection", http.MethodGet, func(h http.Header) { h.Del("Connection") }, http.StatusBadRequest, "a WebSocket handshake needs the header Connection: Upgrade"},
+		{"version 8", http.MethodGet, func(h http.Header) { h.Set("Sec-Websocket-Version", "8") }, http.StatusUpgradeRequired, "this server speaks WebSocket version 13 (Sec-WebSocket-Version: 13)"},
+		{"no key", http.MethodGet, func(h http.Header) { h.Del("Sec-Websocket-Key") }, http.StatusBadRequest, "a WebSocket handshake needs the header Sec-WebSocket-Key"},
+		{"good", http.MethodGet, nil, http.StatusSwitchingProtocols, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, httpURL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header = good.Clone()
+			if tc.edit != nil {
+				tc.edit(req.Header)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if tc.status == http.StatusSwitchingProtocols {
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if got := strings.TrimSpace(string(body)); got != tc.body {
+				t.Fatalf("body %q, want %q", got, tc.body)
+			}
+			if tc.status == http.StatusUpgradeRequired && resp.Header.Get("Sec-Websocket-Version") != "13" {
+				t.Fatalf("426 without Sec-WebSocket-Version: 13: %v", resp.Header)
+			}
+		})
+	}
+}
