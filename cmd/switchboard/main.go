@@ -5,6 +5,7 @@
 //	switchboard token    --sub USER [--ttl 1h]       print a JWT for the configured secret
 //	switchboard test     [-c FILE] [-v] [-run TEXT]  run the config's policy tests offline
 //	switchboard bench    fanout|idle|connect         load-test a server
+//	switchboard plugin   run FILE.wasm [flags]       run a plugin once on an envelope from stdin
 package main
 
 import (
@@ -21,6 +22,7 @@ commands:
   token     print a signed token for a user, for the configured JWT secret
   test      run the config's test blocks against its routes and plugins, offline
   bench     load-test a server: fanout, idle or connect (see 'switchboard bench -h')
+  plugin    run FILE.wasm: run a plugin once on an envelope from stdin (see 'switchboard plugin -h')
 
 Run 'switchboard <command> -h' for the flags of a command.
 `
@@ -45,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return test(args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(args[1:], stdout, stderr)
+	case "plugin":
+		return pluginCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
