@@ -55,7 +55,7 @@ func TestRoomACL(t *testing.T) {
 // that it is a post; join_routes names the join routes.
 func TestRoomACLJoin(t *testing.T) {
 	for _, c := range []struct {
-		cfg          map[string]any
+		cfg         map[string]any
 		route, want string
 	}{
 		{map[string]any{"rules": rules}, "join_room", "you may not join this room"},
