@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/switchboard-rt/switchboard/internal/wasmbuild"
 	"github.com/switchboard-rt/switchboard/router"
 )
 
@@ -174,4 +177,99 @@ func TestHandshakeErrorsAreTheRouters(t *testing.T) {
 			}
 		})
 	}
+}
+
+// abiHCL is a config with testdata/abi.wat on routes "blurt" (whose
+// transform adds a field "pad") and "nostring" (whose transform has a
+// non-string type), each with a schema.
+func abiHCL(t *testing.T, transformFields string) string {
+	wasm := wasmbuild.Build(t, "../plugins/testdata/abi.wat")
+	return `
+auth {
+  jwt {
+    secret = env("SWITCHBOARD_JWT_SECRET")
+  }
+}
+plugin "abi" {
+  source  = "` + wasm + `"
+  timeout = "50ms"
+}
+route "blurt" {
+  schema {
+    field "text" {
+      type = "string"
+    }
+  }
+  plugins = [plugin.abi]
+  ` + transformFields + `
+  deliver {
+    to = "sender"
+  }
+}
+route "nostring" {
+  schema {
+    field "text" {
+      type = "string"
+    }
+  }
+  plugins = [plugin.abi]
+  deliver {
+    to = "sender"
+  }
+}
+`
+}
+
+// TestTransformFields: a route's schema filters a transform's output, and
+// says so in the log once; transform_fields delivers the field.
+func TestTransformFields(t *testing.T) {
+	pad := strings.Repeat("x", 977)
+	t.Run("undeclared", func(t *testing.T) {
+		logs := &syncBuffer{}
+		s := startServer(t, abiHCL(t, ""), router.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+		c := s.dial("alice")
+		for range 2 {
+			c.send(`{"type":"blurt","text":"hi"}`)
+			if m := c.expect("blurt"); m["pad"] != nil {
+				t.Fatalf("undeclared field delivered: %v", m)
+			}
+		}
+		const warning = `msg="a plugin's transform added a field the route does not deliver: declare it in the schema or in transform_fields" plugin=abi route=blurt field=pad`
+		if n := strings.Count(logs.String(), warning); n != 1 {
+			t.Fatalf("warning logged %d times, want once:\n%s", n, logs)
+		}
+	})
+	t.Run("declared", func(t *testing.T) {
+		s := startServer(t, abiHCL(t, `transform_fields = ["pad"]`))
+		c := s.dial("alice")
+		c.send(`{"type":"blurt","text":"hi"}`)
+		if m := c.expect("blurt"); m["pad"] != pad {
+			t.Fatalf("declared field not delivered: %.80v", m)
+		}
+	})
+	t.Run("type not a string", func(t *testing.T) {
+		s := startServer(t, abiHCL(t, ""))
+		c := s.dial("alice")
+		c.send(`{"type":"nostring","text":"hi"}`)
+		if m := c.expect("error"); m["code"] != router.CodeBadPayload {
+			t.Fatalf("got %v", m)
+		}
+	})
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -305,6 +305,7 @@ func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int
 					return decision{}, &Error{Code: CodeBadPayload, Message: "plugin " + p.name + " produced an invalid message", plugin: p.name}
 				}
 				defer next.release()
+				r.checkTransformFields(rt, p.name, out, next)
 				out, data = next, v.Payload
 			case Reroute:
 				if name, ok := strings.CutPrefix(v.Target, "route:"); ok {
@@ -366,7 +367,7 @@ func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int
 			return decision{}, &Error{Code: CodeMissingTarget, Message: "no user to deliver to"}
 		}
 	}
-	fields := rc.Schema
+	fields := rt.outFields
 	if out.obj == nil {
 		fields = nil
 	}

@@ -89,10 +89,13 @@ type Router struct {
 }
 
 type route struct {
-	cfg        *config.Route
-	policies   []namedPolicy
-	messagesIn prometheus.Counter // nil without metrics
-	deliveries prometheus.Counter // nil without metrics
+	cfg         *config.Route
+	policies    []namedPolicy
+	messagesIn  prometheus.Counter // nil without metrics
+	deliveries  prometheus.Counter // nil without metrics
+	outFields   []*config.Field    // the fields delivered: schema and transform_fields; nil = all
+	undeclared  sync.Map           // "plugin\x00field" a transform added, warned about once
+	undeclaredN atomic.Int32       // entries in undeclared
 }
 
 type namedPolicy struct {
@@ -136,7 +139,7 @@ func New(cfg *Config, opts ...Option) (*Router, error) {
 	}
 	r.keepClaims = len(connect) > 0
 	for _, rc := range cfg.Routes {
-		rt := &route{cfg: rc}
+		rt := &route{cfg: rc, outFields: outFields(rc)}
 		if r.m != nil {
 			rt.messagesIn = r.m.messagesIn.WithLabelValues(rc.Type)
 			rt.deliveries = r.m.deliveries.WithLabelValues(rc.Type)

@@ -194,6 +194,7 @@ func (c *Config) check(report reporter) {
 		types[r.Type] = true
 		c.checkRoute(report, r, where)
 		c.checkPluginRefs(report, r, where, r.Plugins)
+		checkTransformFields(report, r, where)
 	}
 
 	tests := map[string]bool{}
