@@ -273,3 +273,104 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+const jwtAuthHCL = `
+auth {
+  jwt {
+    secret = env("SWITCHBOARD_JWT_SECRET")
+  }
+}
+`
+
+// TestRerouteRules checks plugins/ABI.md, "Reroute": room membership is not
+// checked, the route's `as` is kept, later plugins still run (the last
+// reroute wins, a later reject still rejects), route: reroutes are bounded
+// by a hop limit of 4, and a join or leave route cannot be rerouted.
+func TestRerouteRules(t *testing.T) {
+	hcl := jwtAuthHCL + `
+plugin "tell" {
+  native = true
+}
+plugin "after" {
+  native = true
+}
+plugin "hop" {
+  native = true
+}
+route "tell" {
+  plugins = [plugin.tell, plugin.after]
+  deliver {
+    to   = "room"
+    room = msg.roomId
+    as   = "told"
+  }
+}
+route "hop" {
+  plugins = [plugin.hop]
+  deliver {
+    to = "sender"
+  }
+}
+route "enter" {
+  plugins = [plugin.tell]
+  action  = "join"
+  room    = msg.roomId
+}
+route "join_room" {
+  action = "join"
+  room   = msg.roomId
+}
+`
+	tell := router.PolicyFunc(func(context.Context, *router.Message) router.Verdict {
+		return router.Verdict{Action: router.Reroute, Target: "room:secret"}
+	})
+	after := router.PolicyFunc(func(_ context.Context, m *router.Message) router.Verdict {
+		switch s := string(m.Payload); {
+		case strings.Contains(s, "stop"):
+			return router.Verdict{Action: router.Reject, Code: "stopped", Reason: "stopped after the reroute"}
+		case strings.Contains(s, "back"):
+			return router.Verdict{Action: router.Reroute, Target: "sender"}
+		}
+		return router.Verdict{Action: router.Allow}
+	})
+	var hops int
+	var mu sync.Mutex
+	hop := router.PolicyFunc(func(context.Context, *router.Message) router.Verdict {
+		mu.Lock()
+		hops++
+		mu.Unlock()
+		return router.Verdict{Action: router.Reroute, Target: "route:hop"}
+	})
+	s := startServer(t, hcl, router.WithPolicy("tell", tell), router.WithPolicy("after", after), router.WithPolicy("hop", hop))
+	alice, bob := s.dial("alice"), s.dial("bob")
+	bob.send(`{"type":"enter","roomId":"secret","id":"e"}`)
+	if m := bob.expect("error"); m["code"] != router.CodeBadPayload || m["message"] != `a "enter" message joins a room and cannot be rerouted` {
+		t.Fatalf("reroute of a join: %v", m)
+	}
+	bob.join("secret")
+
+	alice.send(`{"type":"tell","roomId":"lobby","text":"hi"}`)
+	if m := bob.expect("told"); m["text"] != "hi" || m["userId"] != "alice" {
+		t.Fatalf("rerouted to a room alice is not in, as kept: %v", m)
+	}
+	alice.expectNothing()
+	alice.send(`{"type":"tell","roomId":"lobby","text":"stop","id":"s"}`)
+	if m := alice.expect("error"); m["code"] != "stopped" || m["id"] != "s" {
+		t.Fatalf("later reject: %v", m)
+	}
+	alice.send(`{"type":"tell","roomId":"lobby","text":"back"}`)
+	if m := alice.expect("told"); m["text"] != "back" {
+		t.Fatalf("last reroute wins: %v", m)
+	}
+	bob.expectNothing()
+
+	alice.send(`{"type":"hop","id":"h"}`)
+	if m := alice.expect("error"); m["code"] != router.CodeTooManyReroute || m["id"] != "h" {
+		t.Fatalf("hop limit: %v", m)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if hops != 5 { // the route's own run and 4 reroutes; the 5th is refused
+		t.Fatalf("the hop policy ran %d times, want 5", hops)
+	}
+}

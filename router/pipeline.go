@@ -273,7 +273,8 @@ type decision struct {
 // decide applies the route's policies and works out the action or the
 // delivery. offline (Evaluate) skips the checks that need the hub.
 func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int, offline bool) (decision, *Error) {
-	var target string // a reroute's target, "" for the route's own
+	var target string      // a reroute's target, "" for the route's own
+	var lastReroute string // the plugin that set target
 	out := env
 	if len(rt.policies) > 0 {
 		msg := &Message{Type: rt.cfg.Type, UserID: c.userID, ConnID: c.id, Claims: c.claims, Remote: c.remote, claimsJSON: c.claimsJSON}
@@ -318,13 +319,17 @@ func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int
 					}
 					return r.decide(c, nrt, out, data, hops+1, offline)
 				}
-				target = v.Target
+				target, lastReroute = v.Target, p.name
 			}
 		}
 	}
 	rc := rt.cfg
 	d := decision{action: rc.Action, route: rt}
 	if rc.Action == "join" || rc.Action == "leave" {
+		if target != "" {
+			// Nothing is delivered: a reroute would be silently lost.
+			return decision{}, &Error{Code: CodeBadPayload, Message: "a " + quote(rc.Type) + " message " + rc.Action + "s a room and cannot be rerouted", plugin: lastReroute}
+		}
 		d.name = c.eval(rc.Room, out)
 		if d.name == "" {
 			return decision{}, &Error{Code: CodeMissingTarget, Message: "no room to " + rc.Action}
