@@ -143,3 +143,90 @@ func TestABILogBoundsAtEveryLevel(t *testing.T) {
 		}
 	}
 }
+
+// "The config JSON": the plugin block's config as encoding/json writes the
+// decoded HCL: keys sorted, numbers as float64 (integers without exponent
+// below 1e21), HTML characters escaped, {} without a config.
+func TestABIConfigJSON(t *testing.T) {
+	src := []byte(`
+plugin "conf" {
+  source = "x.wasm"
+  config = { z = 1e21, a = 0.1, n = 1000000, big = 9007199254740993, s = "é<&>", l = [true, null], o = {} }
+}
+`)
+	cfg, err := config.Parse(src, "abi.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := newHost(t, enforceStop)
+	for _, c := range []struct {
+		cfg  map[string]any
+		want string
+	}{
+		{cfg.Plugins[0].Config, `{"a":0.1,"big":9007199254740992,"l":[true,null],"n":1000000,"o":{},"s":"é\u003c\u0026\u003e","z":1e+21}`},
+		{nil, `{}`},
+		{map[string]any{}, `{}`},
+	} {
+		p := load(t, h, "conf", "testdata/conformance.wat", c.cfg, nil)
+		if v := p.HandleMessage(ctx, msg("config")); string(v.Payload) != c.want {
+			t.Errorf("config %v: got %s, want %s", c.cfg, v.Payload, c.want)
+		}
+	}
+}
+
+// "count": names of 1 to 128 bytes, any delta; another name past the 256th
+// is dropped with a warning, not a trap; an empty or longer name traps.
+func TestABICountEdges(t *testing.T) {
+	h, logs := newHost(t, enforceStop)
+	p := load(t, h, "conf", "testdata/conformance.wat", nil, nil)
+	inst, err := p.acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.release(inst)
+	name := func(s string) []uint64 {
+		if !inst.mem.Write(60000, []byte(s)) {
+			t.Fatal("write")
+		}
+		return []uint64{60000, uint64(len(s)), 0}
+	}
+	count := func(s string, delta int64) (trapped bool) {
+		defer func() { trapped = recover() != nil }()
+		stack := name(s)
+		stack[2] = uint64(delta)
+		p.hostCount(inst.ctx, inst.mod, stack)
+		return false
+	}
+	if !count("", 1) || !count(strings.Repeat("n", 129), 1) {
+		t.Error("an empty name or one of 129 bytes did not trap")
+	}
+	if count(strings.Repeat("n", 128), -5) || count("zero", 0) {
+		t.Error("a 128-byte name or a zero delta trapped")
+	}
+	for i := range 300 {
+		if count(fmt.Sprintf("c%d", i), 1) {
+			t.Fatalf("counter %d trapped", i)
+		}
+	}
+	st := p.Stats().Counters
+	if st[strings.Repeat("n", 128)] != -5 || len(st) != 256 || st["c299"] != 0 {
+		t.Errorf("%d counters, 128-byte one %d", len(st), st[strings.Repeat("n", 128)])
+	}
+	if !strings.Contains(logs.String(), "too many distinct counters") {
+		t.Error("dropped counter not logged")
+	}
+}
+
+// "WebAssembly features": a module using SIMD, which the host's rewriting
+// does not know, still loads (timed by wazero instead, with a warning)
+// and runs.
+func TestABISIMDFallsBack(t *testing.T) {
+	h, logs := newHost(t, enforceStop)
+	p := load(t, h, "simd", "testdata/simd.wat", nil, nil)
+	if v := p.HandleMessage(ctx, msg("x")); v.Action != Allow || p.Stats().Failures.Total() != 0 {
+		t.Fatalf("got %+v", v)
+	}
+	if !strings.Contains(logs.String(), "cannot inject timeout checks") {
+		t.Errorf("no fallback warning:\n%s", logs)
+	}
+}

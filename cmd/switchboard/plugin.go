@@ -155,14 +155,16 @@ func pluginRun(args []string, stdout, stderr io.Writer) int {
 			err = le.Err
 		}
 		fmt.Fprintf(stderr, "switchboard plugin run: %s does not load: %v\n", file, err)
-		logs.print(stderr)
+		logs.print(stderr, "load")
 		return 1
 	}
 	if !p.HandlesMessage() {
 		fmt.Fprintf(stderr, "switchboard plugin run: %s has no message phase (switchboard_on_message); it handles connects only\n", file)
 		return 1
 	}
-	logs.reset() // what init logged is not this message's
+	// What loading logged (init's lines, the host's warnings) is not the
+	// message's: it is printed first, marked "load".
+	loadLogs := logs.take()
 	in := &plugins.MessageInput{
 		Envelope: env, Route: o.route, UserID: o.user, ConnID: o.conn,
 		RemoteAddr: o.remote, Claims: claims,
@@ -171,12 +173,13 @@ func pluginRun(args []string, stdout, stderr io.Writer) int {
 	v := p.HandleMessage(context.Background(), in)
 	elapsed := time.Since(start)
 
+	loadLogs.print(stdout, "load")
 	st := p.Stats()
 	if st.Failures.Total() > 0 {
 		f := logs.failure()
 		fmt.Fprintf(stdout, "failure  %s\n", f)
 		fmt.Fprintf(stdout, "time     %s\n", elapsed)
-		logs.print(stdout)
+		logs.print(stdout, "log")
 		return 1
 	}
 	fmt.Fprintf(stdout, "verdict  %s\n", v.Action)
@@ -197,7 +200,7 @@ func pluginRun(args []string, stdout, stderr io.Writer) int {
 	for _, k := range keys {
 		fmt.Fprintf(stdout, "counter  %s %+d\n", k, st.Counters[k])
 	}
-	logs.print(stdout)
+	logs.print(stdout, "log")
 	return 0
 }
 
@@ -219,10 +222,14 @@ func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
 	return nil
 }
 
-func (r *recorder) reset() {
+// take returns the records so far in a recorder of their own and forgets
+// them.
+func (r *recorder) take() *recorder {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	t := &recorder{recs: r.recs}
 	r.recs = nil
+	return t
 }
 
 // failure is the kind and error of the host's "plugin failed" record.
@@ -248,16 +255,16 @@ func (r *recorder) failure() string {
 	return "unknown"
 }
 
-// print writes the records other than the failure as "log  LEVEL msg
+// print writes the records other than the failure as "TAG  LEVEL msg
 // key=value...", without the attributes every line of a run shares.
-func (r *recorder) print(w io.Writer) {
+func (r *recorder) print(w io.Writer, tag string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, rec := range r.recs {
 		if rec.Message == "plugin failed" {
 			continue
 		}
-		line := fmt.Sprintf("log      %s %s", rec.Level, rec.Message)
+		line := fmt.Sprintf("%-8s %s %s", tag, rec.Level, rec.Message)
 		rec.Attrs(func(a slog.Attr) bool {
 			switch a.Key {
 			case "plugin", "route", "conn":
