@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -372,5 +373,40 @@ route "join_room" {
 	defer mu.Unlock()
 	if hops != 5 { // the route's own run and 4 reroutes; the 5th is refused
 		t.Fatalf("the hop policy ran %d times, want 5", hops)
+	}
+}
+
+// TestPluginSeesClientBytes: over a real socket, a plugin's envelope is the
+// client's frame byte for byte, and its claims the token's whole payload.
+func TestPluginSeesClientBytes(t *testing.T) {
+	wasm := wasmbuild.Build(t, "../plugins/testdata/abi.wat")
+	hcl := jwtAuthHCL + `
+plugin "abi" {
+  source  = "` + wasm + `"
+  timeout = "50ms"
+}
+route "inspect" {
+  plugins = [plugin.abi]
+  deliver {
+    to = "sender"
+  }
+}
+`
+	s := startServer(t, hcl)
+	c := s.dial("alice")
+	sent := `{ "type":"inspect",  "z":1,"a":"\u00e9","z":2 }`
+	c.send(sent)
+	m := c.expect("error")
+	reason, _ := m["message"].(string)
+	if !strings.Contains(reason, sent+"inspectalice{") {
+		t.Fatalf("the plugin did not see the client's bytes, route and user: %q", reason)
+	}
+	for _, claim := range []string{`"sub":"alice"`, `"exp":`, `"iat":`} {
+		if !strings.Contains(reason, claim) {
+			t.Errorf("claims without %s: %q", claim, reason)
+		}
+	}
+	if !regexp.MustCompile(`127\.0\.0\.1:[0-9]+$`).MatchString(reason) {
+		t.Errorf("no remote address at the end: %q", reason)
 	}
 }
