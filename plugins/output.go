@@ -22,10 +22,10 @@ var errDeclined = errors.New("input declined")
 
 // tooLarge is the verdict on an input the guest declined. The reason names
 // no plugin (it goes to the client); the log does.
-func (p *Plugin) tooLarge(size int, err error) Verdict {
+func (p *Plugin) tooLarge(what string, size int, err error) Verdict {
 	p.log.Info("input refused as too large", "bytes", size, "reason", err.Error())
 	return Verdict{Action: Reject, Code: CodeTooLarge,
-		Reason: "the message is too large to be checked (" + strconv.Itoa(size) + " bytes)"}
+		Reason: "the " + what + " is too large to be checked (" + strconv.Itoa(size) + " bytes)"}
 }
 
 // output returns the guest's output buffer for a call's result. A result

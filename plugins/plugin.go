@@ -91,7 +91,7 @@ func (p *Plugin) HandleMessage(ctx context.Context, in *MessageInput) Verdict {
 	if uint64(size) > uint64(inst.desc.InCap) {
 		if err := p.grow(inst, size); errors.Is(err, errDeclined) {
 			p.release(inst)
-			return p.tooLarge(size, err)
+			return p.tooLarge("message", size, err)
 		} else if err != nil {
 			return p.failed(inst, kindMemory, err, in)
 		}
@@ -142,7 +142,7 @@ func (p *Plugin) HandleConnect(ctx context.Context, in *ConnectInput) ConnectVer
 	if uint64(len(req)) > uint64(inst.desc.InCap) {
 		if err := p.grow(inst, len(req)); errors.Is(err, errDeclined) {
 			p.release(inst)
-			v := p.tooLarge(len(req), err)
+			v := p.tooLarge("connection request", len(req), err)
 			return ConnectVerdict{Code: v.Code, Reason: v.Reason}
 		} else if err != nil {
 			return fail(inst, kindMemory, err)
