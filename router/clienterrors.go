@@ -72,6 +72,10 @@ func rewriteClose(b []byte, tooLarge string) ([]byte, bool) {
 		return nil, false
 	}
 	reason := closeReason(code, tooLarge)
+	if code == 1000 && strings.Contains(string(b[4:]), "timeout") {
+		// gws's read failed at the deadline touch sets: a silent peer.
+		reason = "heartbeat timeout: nothing received in time"
+	}
 	if string(b[4:]) == reason {
 		return nil, false
 	}

@@ -410,3 +410,36 @@ route "inspect" {
 		t.Errorf("no remote address at the end: %q", reason)
 	}
 }
+
+// TestHeartbeatTimeoutReason: a peer that stops answering pings is closed
+// with a reason that says so, not the socket error's text ("read tcp
+// 127.0.0.1:...: i/o timeout").
+func TestHeartbeatTimeoutReason(t *testing.T) {
+	hcl := strings.Replace(defaultHCL(t), "interval = \"30s\"\n    timeout  = \"10s\"", "interval = \"200ms\"\n    timeout  = \"200ms\"", 1)
+	if hcl == defaultHCL(t) {
+		t.Fatal("router.hcl changed: cannot shorten the heartbeat")
+	}
+	s := startServer(t, hcl)
+	c, _, err := s.dialRaw("?token="+token(t, "alice", time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not reading: coder/websocket answers pings only while it reads.
+	time.Sleep(time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		_, _, err := c.Read(ctx)
+		if err == nil {
+			continue
+		}
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) {
+			t.Fatalf("no close frame: %v", err)
+		}
+		if ce.Reason != "heartbeat timeout: nothing received in time" {
+			t.Fatalf("close %d %q", ce.Code, ce.Reason)
+		}
+		return
+	}
+}
