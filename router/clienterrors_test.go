@@ -181,8 +181,8 @@ func TestHandshakeErrorsAreTheRouters(t *testing.T) {
 }
 
 // abiHCL is a config with testdata/abi.wat on routes "blurt" (whose
-// transform adds a field "pad") and "nostring" (whose transform has a
-// non-string type), each with a schema.
+// transform adds a field "pad"), "wave" (allowed as is) and "nostring"
+// (whose transform has a non-string type), each with a schema.
 func abiHCL(t *testing.T, transformFields string) string {
 	wasm := wasmbuild.Build(t, "../plugins/testdata/abi.wat")
 	return `
@@ -196,6 +196,18 @@ plugin "abi" {
   timeout = "50ms"
 }
 route "blurt" {
+  schema {
+    field "text" {
+      type = "string"
+    }
+  }
+  plugins = [plugin.abi]
+  ` + transformFields + `
+  deliver {
+    to = "sender"
+  }
+}
+route "wave" {
   schema {
     field "text" {
       type = "string"
@@ -246,6 +258,12 @@ func TestTransformFields(t *testing.T) {
 		c.send(`{"type":"blurt","text":"hi"}`)
 		if m := c.expect("blurt"); m["pad"] != pad {
 			t.Fatalf("declared field not delivered: %.80v", m)
+		}
+		// Only a transform's output carries them: the client cannot set
+		// one on a message no plugin transformed (abi.wat allows "wave").
+		c.send(`{"type":"wave","text":"hi","pad":"mine"}`)
+		if m := c.expect("wave"); m["pad"] != nil || m["text"] != "hi" {
+			t.Fatalf("a client's own transform field was delivered: %v", m)
 		}
 	})
 	t.Run("type not a string", func(t *testing.T) {

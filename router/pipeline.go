@@ -275,6 +275,7 @@ type decision struct {
 func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int, offline bool) (decision, *Error) {
 	var target string      // a reroute's target, "" for the route's own
 	var lastReroute string // the plugin that set target
+	transformed := false   // transform_fields apply to a transform's output only
 	out := env
 	if len(rt.policies) > 0 {
 		msg := &Message{Type: rt.cfg.Type, UserID: c.userID, ConnID: c.id, Claims: c.claims, Remote: c.remote, claimsJSON: c.claimsJSON}
@@ -307,7 +308,7 @@ func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int
 				}
 				defer next.release()
 				r.checkTransformFields(rt, p.name, out, next)
-				out, data = next, v.Payload
+				out, data, transformed = next, v.Payload, true
 			case Reroute:
 				if name, ok := strings.CutPrefix(v.Target, "route:"); ok {
 					nrt := r.routes[name]
@@ -372,7 +373,10 @@ func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int
 			return decision{}, &Error{Code: CodeMissingTarget, Message: "no user to deliver to"}
 		}
 	}
-	fields := rt.outFields
+	fields := rc.Schema
+	if transformed {
+		fields = rt.outFields
+	}
 	if out.obj == nil {
 		fields = nil
 	}
