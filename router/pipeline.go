@@ -304,7 +304,7 @@ func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int
 				if err := parseEnvelope(v.Payload, next); err != nil {
 					next.release()
 					r.log.Warn("plugin output is not a JSON envelope", "plugin", p.name, "route", rt.cfg.Type, "err", err.Message)
-					return decision{}, &Error{Code: CodeBadPayload, Message: "plugin " + p.name + " produced an invalid message", plugin: p.name}
+					return decision{}, &Error{Code: CodeBadPayload, Message: "a plugin's transform of the message is not a valid message", plugin: p.name}
 				}
 				defer next.release()
 				r.checkTransformFields(rt, p.name, out, next)
@@ -313,7 +313,8 @@ func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int
 				if name, ok := strings.CutPrefix(v.Target, "route:"); ok {
 					nrt := r.routes[name]
 					if nrt == nil {
-						return decision{}, &Error{Code: CodeUnknownType, Message: "plugin " + p.name + " rerouted to unknown route " + quote(name), plugin: p.name}
+						r.log.Warn("plugin rerouted to an unknown route", "plugin", p.name, "route", rt.cfg.Type, "target", name)
+						return decision{}, &Error{Code: CodeUnknownType, Message: "the message was rerouted to an unknown route " + quote(name), plugin: p.name}
 					}
 					if hops >= maxReroutes {
 						return decision{}, &Error{Code: CodeTooManyReroute, Message: "message rerouted too many times", plugin: p.name}
