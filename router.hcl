@@ -191,6 +191,15 @@ test "another user's private room cannot be joined" {
   }
 }
 
+test "a user's private room cannot be sent to, not even one's own" {
+  user = "alice"
+  send = { type = "send_message", roomId = "user:alice", text = "note to self" }
+  expect {
+    verdict = "reject"
+    code    = "forbidden"
+  }
+}
+
 test "leave_room leaves the room" {
   send = { type = "leave_room", roomId = "lobby" }
   expect {

@@ -389,7 +389,7 @@ func (inst *instance) readDescriptor(ptr uint32) error {
 	if _, ok := inst.mem.Read(d.OutPtr, d.OutCap); !ok {
 		return fmt.Errorf("output buffer (%#x, %d bytes) is outside memory", d.OutPtr, d.OutCap)
 	}
-	inst.desc = d
+	inst.desc, inst.descPtr = d, ptr
 	return nil
 }
 

@@ -65,13 +65,16 @@ func (p *Plugin) instantiateHostModule(ctx context.Context) error {
 
 func (p *Plugin) hostLog(ctx context.Context, m api.Module, stack []uint64) {
 	level, ptr, n := int32(stack[0]), uint32(stack[1]), uint32(stack[2])
-	if !p.log.Enabled(ctx, slog.Level(level)) || !p.logs.allow(p.log) {
-		return
-	}
-	msg, ok := m.Memory().Read(ptr, min(n, maxLogLine))
+	// The whole message is checked, whether or not it is logged: a bad
+	// pointer traps the same at every level and rate.
+	msg, ok := m.Memory().Read(ptr, n)
 	if !ok {
 		panic("log: message is outside memory") // traps the guest
 	}
+	if !p.log.Enabled(ctx, slog.Level(level)) || !p.logs.allow(p.log) {
+		return
+	}
+	msg = msg[:min(n, maxLogLine)]
 	var attrs []slog.Attr
 	if inst, _ := ctx.Value(instanceKey{}).(*instance); inst != nil && inst.cur != nil {
 		attrs = append(attrs, slog.String("route", inst.cur.Route), slog.String("conn", inst.cur.ConnID))

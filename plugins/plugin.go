@@ -58,6 +58,7 @@ type instance struct {
 	reserve   api.Function
 	stack     []uint64
 	desc      abi.Descriptor
+	descPtr   uint32 // where init or reserve last returned the descriptor
 	meter     *meter // times calls (enforceStop)
 	memory    *limitedMemory
 	out       *lineLogger
@@ -88,7 +89,10 @@ func (p *Plugin) HandleMessage(ctx context.Context, in *MessageInput) Verdict {
 	}
 	size := abi.MessageSize(len(in.Envelope), len(in.Route), len(in.UserID), len(in.Claims), len(in.ConnID), len(in.RemoteAddr))
 	if uint64(size) > uint64(inst.desc.InCap) {
-		if err := p.grow(inst, size); err != nil {
+		if err := p.grow(inst, size); errors.Is(err, errDeclined) {
+			p.release(inst)
+			return p.tooLarge("message", size, err)
+		} else if err != nil {
 			return p.failed(inst, kindMemory, err, in)
 		}
 	}
@@ -104,9 +108,9 @@ func (p *Plugin) HandleMessage(ctx context.Context, in *MessageInput) Verdict {
 	if err != nil {
 		return p.failed(inst, kind, err, in)
 	}
-	out, ok := inst.mem.Read(inst.desc.OutPtr, inst.desc.OutCap)
-	if !ok {
-		return p.failed(inst, kindMalformed, errors.New("output buffer is outside memory"), in)
+	out, err := inst.output(inst.stack[0])
+	if err != nil {
+		return p.failed(inst, kindMalformed, err, in)
 	}
 	v, err := DecodeVerdict(inst.stack[0], out)
 	if err != nil {
@@ -136,7 +140,11 @@ func (p *Plugin) HandleConnect(ctx context.Context, in *ConnectInput) ConnectVer
 		return fail(nil, kindUnavailable, err)
 	}
 	if uint64(len(req)) > uint64(inst.desc.InCap) {
-		if err := p.grow(inst, len(req)); err != nil {
+		if err := p.grow(inst, len(req)); errors.Is(err, errDeclined) {
+			p.release(inst)
+			v := p.tooLarge("connection request", len(req), err)
+			return ConnectVerdict{Code: v.Code, Reason: v.Reason}
+		} else if err != nil {
 			return fail(inst, kindMemory, err)
 		}
 	}
@@ -148,7 +156,10 @@ func (p *Plugin) HandleConnect(ctx context.Context, in *ConnectInput) ConnectVer
 	if err != nil {
 		return fail(inst, kind, err)
 	}
-	out, _ := inst.mem.Read(inst.desc.OutPtr, inst.desc.OutCap)
+	out, err := inst.output(inst.stack[0])
+	if err != nil {
+		return fail(inst, kindMalformed, err)
+	}
 	v, err := DecodeConnectVerdict(inst.stack[0], out)
 	if err != nil {
 		return fail(inst, kindMalformed, err)
@@ -179,12 +190,15 @@ func (p *Plugin) release(inst *instance) { p.idle <- inst }
 
 // grow asks the guest for a larger input buffer (switchboard_reserve).
 func (p *Plugin) grow(inst *instance, size int) error {
-	if size > 1<<30 {
-		return fmt.Errorf("input of %d bytes is too large", size)
+	if size > maxInput {
+		return fmt.Errorf("%w: the host passes at most %d bytes", errDeclined, maxInput)
 	}
 	inst.stack[0] = uint64(size)
 	if _, err := p.call(inst, inst.reserve); err != nil {
 		return fmt.Errorf("%s(%d): %v", abi.ExportReserve, size, err)
+	}
+	if inst.stack[0] == 0 {
+		return fmt.Errorf("%w: %s(%d) returned 0", errDeclined, abi.ExportReserve, size)
 	}
 	if err := inst.readDescriptor(uint32(inst.stack[0])); err != nil {
 		return fmt.Errorf("%s(%d): %v", abi.ExportReserve, size, err)

@@ -155,10 +155,10 @@ func checkField(v *fastjson.Value, f *config.Field) string {
 		}
 		n := utf8.RuneCount(b)
 		if f.MinLength != nil && n < *f.MinLength {
-			return "must be at least " + strconv.Itoa(*f.MinLength) + " characters"
+			return "must be at least " + plural(*f.MinLength, "character")
 		}
 		if f.MaxLength != nil && n > *f.MaxLength {
-			return "must be at most " + strconv.Itoa(*f.MaxLength) + " characters"
+			return "must be at most " + plural(*f.MaxLength, "character")
 		}
 		if len(f.Enum) > 0 && !slices.Contains(f.Enum, string(b)) {
 			return "must be one of the allowed values"
@@ -191,10 +191,10 @@ func checkField(v *fastjson.Value, f *config.Field) string {
 		}
 		a, _ := v.Array()
 		if f.MinLength != nil && len(a) < *f.MinLength {
-			return "must have at least " + strconv.Itoa(*f.MinLength) + " elements"
+			return "must have at least " + plural(*f.MinLength, "element")
 		}
 		if f.MaxLength != nil && len(a) > *f.MaxLength {
-			return "must have at most " + strconv.Itoa(*f.MaxLength) + " elements"
+			return "must have at most " + plural(*f.MaxLength, "element")
 		}
 	}
 	return ""

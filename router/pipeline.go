@@ -49,9 +49,10 @@ func (r *Router) authMessage(c *conn, env *envelope, pending bool) {
 		err = errors.New("the new token is for another user")
 	}
 	if err != nil {
+		r.log.Info("token refresh refused", "conn", c.id, "user", c.userID, "reason", err.Error())
 		// A refused refresh counts like any refused frame: token guessing
 		// over an open connection ends at close_after.
-		r.violation(c, nil, &Error{Code: CodeAuthFailed, Message: err.Error()}, env.id)
+		r.violation(c, nil, &Error{Code: CodeAuthFailed, Message: tokenProblem(err)}, env.id)
 		return
 	}
 	c.violations = 0
@@ -332,7 +333,9 @@ type decision struct {
 // decide applies the route's policies and works out the action or the
 // delivery. offline (Evaluate) skips the checks that need the hub.
 func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int, offline bool) (decision, *Error) {
-	var target string // a reroute's target, "" for the route's own
+	var target string      // a reroute's target, "" for the route's own
+	var lastReroute string // the plugin that set target
+	transformed := false   // transform_fields apply to a transform's output only
 	out := env
 	if len(rt.policies) > 0 {
 		msg := &Message{Type: rt.cfg.Type, UserID: c.userID, ConnID: c.id, Claims: c.claims, Remote: c.remote, claimsJSON: c.claimsJSON}
@@ -361,34 +364,40 @@ func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int
 				if err := parseEnvelope(v.Payload, next); err != nil {
 					next.release()
 					r.log.Warn("plugin output is not a JSON envelope", "plugin", p.name, "route", rt.cfg.Type, "err", err.Message)
-					return decision{}, &Error{Code: CodeBadPayload, Message: "plugin " + p.name + " produced an invalid message", plugin: p.name}
+					return decision{}, &Error{Code: CodeBadPayload, Message: "a plugin's transform of the message is not a valid message", plugin: p.name}
 				}
 				defer next.release()
-				out, data = next, v.Payload
+				r.checkTransformFields(rt, p.name, out, next)
+				out, data, transformed = next, v.Payload, true
 			case Reroute:
 				if name, ok := strings.CutPrefix(v.Target, "route:"); ok {
 					nrt := r.routes[name]
 					if nrt == nil {
-						return decision{}, &Error{Code: CodeUnknownType, Message: "plugin " + p.name + " rerouted to unknown route " + quote(name), plugin: p.name}
+						r.log.Warn("plugin rerouted to an unknown route", "plugin", p.name, "route", rt.cfg.Type, "target", name)
+						return decision{}, &Error{Code: CodeUnknownType, Message: "the message was rerouted to an unknown route " + quote(name), plugin: p.name}
 					}
 					if hops >= maxReroutes {
 						return decision{}, &Error{Code: CodeTooManyReroute, Message: "message rerouted too many times", plugin: p.name}
 					}
 					return r.decide(c, nrt, out, data, hops+1, offline)
 				}
-				target = v.Target
+				target, lastReroute = v.Target, p.name
 			}
 		}
 	}
 	rc := rt.cfg
 	d := decision{action: rc.Action, route: rt}
 	if rc.Action == "join" || rc.Action == "leave" {
+		if target != "" {
+			// Nothing is delivered: a reroute would be silently lost.
+			return decision{}, &Error{Code: CodeBadPayload, Message: "a " + quote(rc.Type) + " message " + rc.Action + "s a room and cannot be rerouted", plugin: lastReroute}
+		}
 		d.name = c.eval(rc.Room, out)
 		if d.name == "" {
 			return decision{}, &Error{Code: CodeMissingTarget, Message: "no room to " + rc.Action}
 		}
 		if strings.HasPrefix(d.name, userRoomPrefix) {
-			return decision{}, &Error{Code: CodeForbidden, Message: "rooms starting with " + quote(userRoomPrefix) + " are reserved"}
+			return decision{}, errReservedRoom
 		}
 		return d, nil
 	}
@@ -410,6 +419,12 @@ func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int
 		if d.name == "" {
 			return decision{}, &Error{Code: CodeMissingTarget, Message: "no room to deliver to"}
 		}
+		if strings.HasPrefix(d.name, userRoomPrefix) {
+			// A user's own room is for the server (SendToUser, plugins'
+			// reroutes, deliver to = "user"): a client naming it is refused
+			// as a join of it is, even its own, which it is a member of.
+			return decision{}, errReservedRoom
+		}
 		if dl.RequireMember && !offline && !r.hub.isMember(c, d.name) {
 			return decision{}, &Error{Code: CodeNotMember, Message: "join room " + quote(d.name) + " before sending to it"}
 		}
@@ -420,6 +435,9 @@ func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int
 		}
 	}
 	fields := rc.Schema
+	if transformed {
+		fields = rt.outFields
+	}
 	if out.obj == nil {
 		fields = nil
 	}
@@ -428,6 +446,10 @@ func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int
 	d.payload = buf[maxFrameHeader:]
 	return d, nil
 }
+
+// errReservedRoom refuses a client's join of, or send to, a room named
+// "user:<id>".
+var errReservedRoom = &Error{Code: CodeForbidden, Message: "rooms starting with " + quote(userRoomPrefix) + " are reserved for the server"}
 
 // apply carries out a decision for the message c sent.
 func (r *Router) apply(c *conn, d decision) *Error {

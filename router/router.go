@@ -87,6 +87,7 @@ type Router struct {
 	host          *plugins.Host // nil without WASM plugins
 	keepClaims    bool          // a route expression or a policy reads claims
 	hasWasm       bool          // some route runs a WASM plugin (which reads claims as JSON)
+	tooLarge      string        // the reason of a 1009 close (see gwsConn)
 
 	// Connections waiting for their auth message, outside the hub.
 	pendingMu sync.Mutex
@@ -96,10 +97,13 @@ type Router struct {
 }
 
 type route struct {
-	cfg        *config.Route
-	policies   []namedPolicy
-	messagesIn prometheus.Counter // nil without metrics
-	deliveries prometheus.Counter // nil without metrics
+	cfg         *config.Route
+	policies    []namedPolicy
+	messagesIn  prometheus.Counter // nil without metrics
+	deliveries  prometheus.Counter // nil without metrics
+	outFields   []*config.Field    // the fields delivered: schema and transform_fields; nil = all
+	undeclared  sync.Map           // "plugin\x00field" a transform added, warned about once
+	undeclaredN atomic.Int32       // entries in undeclared
 }
 
 type namedPolicy struct {
@@ -128,6 +132,7 @@ func New(cfg *Config, opts ...Option) (*Router, error) {
 		node:     randomID()[:8],
 		stop:     make(chan struct{}),
 		connects: ipLimiter{rate: cfg.Limits.ConnectRate},
+		tooLarge: tooLargeReason(cfg.Server.MaxPayload),
 	}
 	for _, o := range cfg.Server.AllowedOrigins {
 		p, err := origin.Parse(o)
@@ -149,7 +154,7 @@ func New(cfg *Config, opts ...Option) (*Router, error) {
 	}
 	r.keepClaims = len(connect) > 0
 	for _, rc := range cfg.Routes {
-		rt := &route{cfg: rc}
+		rt := &route{cfg: rc, outFields: outFields(rc)}
 		if r.m != nil {
 			rt.messagesIn = r.m.messagesIn.WithLabelValues(rc.Type)
 			rt.deliveries = r.m.deliveries.WithLabelValues(rc.Type)
@@ -176,10 +181,7 @@ func New(cfg *Config, opts ...Option) (*Router, error) {
 	opt := func(protos []string) *gws.ServerOption {
 		return &gws.ServerOption{
 			ReadMaxPayloadSize: cfg.Server.MaxPayload,
-			// gws keeps one read buffer per connection for its lifetime;
-			// its 4 KiB default would be most of an idle connection's memory,
-			// and larger frames are read straight into their own buffer.
-			ReadBufferSize: 512,
+			ReadBufferSize:     gwsReadBuffer,
 			// Messages are handled on a short-lived goroutine, one at a
 			// time and in order (a limit of 1), so the read loop's own
 			// stack, which every idle connection keeps, never grows to
@@ -238,6 +240,13 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
+	if status, msg := handshakeProblem(req); status != 0 {
+		if status == http.StatusUpgradeRequired {
+			w.Header().Set("Sec-WebSocket-Version", "13")
+		}
+		http.Error(w, msg, status)
+		return
+	}
 	id, err := r.auth.authenticate(req)
 	pending := errors.Is(err, errAwaitMessage)
 	upgrader := r.upgrader
@@ -256,7 +265,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		// Browsers cannot read an HTTP status from a failed upgrade: accept,
 		// then close with 4001 so the client knows not to retry.
-		ws, err := upgrader.Upgrade(w, req)
+		ws, _, err := r.upgrade(upgrader, w, req)
 		if err != nil {
 			return
 		}
@@ -264,12 +273,12 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		go ws.ReadLoop() // returns at once; gives gws its buffers back
 		return
 	}
-	ws, err := upgrader.Upgrade(w, req)
+	ws, nc, err := r.upgrade(upgrader, w, req)
 	if err != nil {
 		r.log.Debug("upgrade failed", "remote", req.RemoteAddr, "err", err)
 		return
 	}
-	c := r.newConn(ws.NetConn())
+	c := r.newConn(nc)
 	c.id, c.userID, c.remote, c.pending = randomID(), id.userID, req.RemoteAddr, pending
 	c.claims, c.claimsJSON = r.keptClaims(id.claims)
 	c.setExpiry(id.expires)

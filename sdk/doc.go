@@ -37,5 +37,7 @@
 //
 // The same package builds natively, so a plugin's logic can be tested with
 // plain go test; package sdktest runs the registered handlers natively and
-// under the real host.
+// under the real host. `switchboard plugin run FILE.wasm < envelope.json`
+// runs any built plugin, in any language, once under the real host and
+// prints its verdict (sdk/README.md, which has a plugin in WAT).
 package sdk

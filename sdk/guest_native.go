@@ -29,3 +29,10 @@ func hostCount(name string, delta int64) {
 func hostNow() int64 { return time.Now().UnixNano() }
 
 func configJSON() []byte { return hook.Config }
+
+func growOut(n int) []byte {
+	if hook.GrowOut == nil {
+		return nil
+	}
+	return hook.GrowOut(n)
+}

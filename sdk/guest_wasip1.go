@@ -54,6 +54,15 @@ func exportReserve(size int32) int32 {
 	return descriptor(0)
 }
 
+// growOut gives the output buffer room for n bytes during a call: a new
+// buffer, recorded in the descriptor, which the host reads again when
+// out_len exceeds the out_cap it knew.
+func growOut(n int) []byte {
+	outBuf = make([]byte, max(n, 2*len(outBuf)))
+	descriptor(0)
+	return outBuf
+}
+
 //go:wasmexport switchboard_on_message
 func exportMessage(n int32) int64 { return int64(dispatchMessage(inBuf[:n], outBuf)) }
 

@@ -179,10 +179,20 @@ func dispatchMessage(in, out []byte) uint64 {
 	return writeVerdict(onMessage(&msg), out)
 }
 
-// writeVerdict encodes v into out. Output that does not fit is reported with
-// its full length and not written: the host sees out_len > out_cap and
-// treats the result as malformed.
+// writeVerdict encodes v into out. Output that does not fit gets a larger
+// buffer (growOut, which updates the descriptor: ABI.md, "Output larger
+// than out_cap"); if none can be had it is reported with its full length
+// and not written, and the host treats the result as malformed.
 func writeVerdict(v Verdict, out []byte) uint64 {
+	need := len(v.data) + len(v.text)
+	if v.action == abi.Reject {
+		need += min(len(v.code), abi.MaxCodeLen)
+	}
+	if need > len(out) {
+		if g := growOut(need); g != nil {
+			out = g
+		}
+	}
 	switch v.action {
 	case abi.Allow, abi.Drop:
 		return abi.Pack(v.action, 0, 0)
@@ -228,6 +238,11 @@ func dispatchConnect(in, out []byte) uint64 {
 	b, err := json.Marshal(v.id)
 	if err != nil {
 		return writeVerdict(Reject("plugin_error", "claims are not JSON: "+err.Error()), out)
+	}
+	if len(b) > len(out) {
+		if g := growOut(len(b)); g != nil {
+			out = g
+		}
 	}
 	if len(b) <= len(out) {
 		copy(out, b)

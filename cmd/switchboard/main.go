@@ -5,6 +5,7 @@
 //	switchboard token    --sub USER [--ttl 1h]       print a JWT for the configured secret
 //	switchboard test     [-c FILE] [-v] [-run TEXT]  run the config's policy tests offline
 //	switchboard bench    fanout|idle|connect         load-test a server
+//	switchboard plugin   run FILE.wasm [flags]       run a plugin once on an envelope from stdin
 //	switchboard version                              print the version, VCS revision and Go version
 //
 // Every command takes -h (or --help) for its flags, printed to stdout.
@@ -31,6 +32,7 @@ commands:
   test      run the config's test blocks against its routes and plugins, offline
   bench     load-test a server: fanout, idle or connect
   version   print the version, VCS revision and Go version
+  plugin    run FILE.wasm: run a plugin once on an envelope from stdin
 
 Run 'switchboard <command> -h' for the flags of a command.
 `
@@ -55,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return test(args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(args[1:], stdout, stderr)
+	case "plugin":
+		return pluginCmd(args[1:], stdout, stderr)
 	case "version":
 		return version(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":

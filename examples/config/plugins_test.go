@@ -285,6 +285,16 @@ func TestAPIKeyOverWebSocket(t *testing.T) {
 		}
 	}
 
+	// roomacl's refusal says what was refused: a join or a post.
+	send(bot, `{"type":"join_room","roomId":"admin:ops","id":"b3"}`)
+	send(bot, `{"type":"typing_start","roomId":"admin:ops","id":"b4"}`)
+	for _, want := range []string{"b3 you may not join this room", "b4 you may not post to this room"} {
+		m, err := read(bot)
+		if got := fmt.Sprintf("%v %v", m["id"], m["message"]); err != nil || m["code"] != "room_forbidden" || got != want {
+			t.Errorf("got %v (%v), want room_forbidden %q", m, err, want)
+		}
+	}
+
 	// No key: apikey passes, the JWT decides.
 	tok, err := router.IssueToken([]byte("test-secret"), "alice", time.Hour, nil)
 	if err != nil {

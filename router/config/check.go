@@ -203,6 +203,7 @@ func (c *Config) check(report reporter) {
 		c.checkRoute(report, r, where)
 		checkFieldRefs(report, r, where)
 		c.checkPluginRefs(report, r, where, r.Plugins)
+		checkTransformFields(report, r, where)
 	}
 
 	tests := map[string]bool{}

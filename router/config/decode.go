@@ -58,7 +58,7 @@ var (
 	jwtSchema    = &hcl.BodySchema{Attributes: attrs("algorithms", "secret", "public_key", "jwks_file", "jwks_url", "jwks_refresh", "issuer", "audience", "leeway", "require_exp")}
 	pluginSchema = &hcl.BodySchema{Attributes: attrs("source", "native", "config", "timeout", "memory", "pool", "on_error")}
 	routeSchema  = &hcl.BodySchema{
-		Attributes: attrs("action", "room", "rate", "burst", "user_rate", "user_burst", "plugins"),
+		Attributes: attrs("action", "room", "rate", "burst", "user_rate", "user_burst", "plugins", "transform_fields"),
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "schema"}, {Type: "deliver"}},
 	}
 	schemaSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "field", LabelNames: []string{"name"}}}}
@@ -335,6 +335,7 @@ func (d *decoder) route(b *hcl.Block) *Route {
 	if db := d.single(byType["deliver"], "A route"); db != nil {
 		r.Deliver = d.deliver(db)
 	}
+	d.strs(c, r, "transform_fields", &r.TransformFields)
 	return r
 }
 

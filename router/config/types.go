@@ -175,7 +175,11 @@ type Route struct {
 	UserRate *Rate    // per user, all connections together; nil = unlimited
 	Plugins  []string // message-phase plugins, by name, in order
 	Deliver  *Deliver // nil for action routes
-	Range    hcl.Range
+	// TransformFields are top-level fields a plugin's transform adds that
+	// the schema does not declare; they are delivered too. With a schema,
+	// other undeclared fields are not (see plugins/ABI.md, "Transform").
+	TransformFields []string
+	Range           hcl.Range
 }
 
 // Field types in a schema.

@@ -85,6 +85,7 @@ func startNative(tb testing.TB, cfg map[string]any) (*native, error) {
 	hook.Config = b
 	hook.Log = func(level int32, msg string) { tb.Logf("plugin log (%v): %s", slog.Level(level), msg) }
 	hook.Count = func(name string, delta int64) { n.counters[name] += delta }
+	hook.GrowOut = func(k int) []byte { n.out = make([]byte, max(k, 2*len(n.out))); return n.out }
 	if errLen := hook.Init(n.out); errLen > 0 {
 		return nil, fmt.Errorf("the plugin rejected its config: %s", n.out[:errLen])
 	}
@@ -117,7 +118,8 @@ func (n *native) Message(tb testing.TB, in *plugins.MessageInput) plugins.Verdic
 	}
 	buf := make([]byte, abi.MessageSize(len(in.Envelope), len(in.Route), len(in.UserID), len(in.Claims), len(in.ConnID), len(in.RemoteAddr)))
 	abi.PutMessage(buf, in.Envelope, in.Route, in.UserID, in.Claims, in.ConnID, in.RemoteAddr)
-	v, err := plugins.DecodeVerdict(hook.Message(buf, n.out), n.out)
+	r := hook.Message(buf, n.out) // may replace n.out (hook.GrowOut)
+	v, err := plugins.DecodeVerdict(r, n.out)
 	if err != nil {
 		tb.Fatalf("plugin result: %v", err)
 	}
@@ -133,7 +135,8 @@ func (n *native) Connect(tb testing.TB, in *plugins.ConnectInput) plugins.Connec
 	if err != nil {
 		tb.Fatal(err)
 	}
-	v, err := plugins.DecodeConnectVerdict(hook.Connect(req, n.out), n.out)
+	r := hook.Connect(req, n.out)
+	v, err := plugins.DecodeConnectVerdict(r, n.out)
 	if err != nil {
 		tb.Fatalf("plugin result: %v", err)
 	}

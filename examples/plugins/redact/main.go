@@ -45,8 +45,10 @@ func init() {
 func redactMessage(m *sdk.Message) sdk.Verdict {
 	env, changed, err := sdk.RewriteStrings(m.Envelope(), cfg.Fields, redact)
 	if err != nil {
-		// The host checked the envelope is JSON: this is a bug here.
-		return sdk.Reject("redact_failed", err.Error())
+		// The host checked the envelope is JSON: this is a bug here. The
+		// details go to the log; the client gets words it can act on.
+		sdk.Log(sdk.LevelError, "redact: "+err.Error())
+		return sdk.Reject("redact_failed", "the message could not be redacted")
 	}
 	if !changed {
 		return sdk.Allow()

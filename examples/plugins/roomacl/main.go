@@ -7,6 +7,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/switchboard-rt/switchboard/sdk"
@@ -17,6 +18,9 @@ type config struct {
 	Rules     []rule `json:"rules"`
 	RoomField string `json:"room_field"` // the envelope field naming the room; default "roomId"
 	Claim     string `json:"claim"`      // the claim listing the user's roles; default "roles"
+	// JoinRoutes are the routes whose messages join a room, so that a
+	// refusal says "join" rather than "post"; default ["join_room"].
+	JoinRoutes []string `json:"join_routes"`
 }
 
 // rule restricts the rooms whose id starts with Prefix to users with at
@@ -39,6 +43,9 @@ func init() {
 		}
 		if cfg.Claim == "" {
 			cfg.Claim = "roles"
+		}
+		if cfg.JoinRoutes == nil {
+			cfg.JoinRoutes = []string{"join_room"}
 		}
 		if len(cfg.Rules) == 0 {
 			return errors.New(`rules: give at least one rule, e.g. rules = [{ prefix = "admin:", roles = ["admin"] }]`)
@@ -79,6 +86,9 @@ func check(m *sdk.Message) sdk.Verdict {
 		}
 		if !hasAny(roles, r.Roles) {
 			sdk.Count("forbidden", 1)
+			if slices.Contains(cfg.JoinRoutes, m.Route()) {
+				return sdk.Reject("room_forbidden", "you may not join this room")
+			}
 			return sdk.Reject("room_forbidden", "you may not post to this room")
 		}
 	}

@@ -51,6 +51,28 @@ func TestRoomACL(t *testing.T) {
 	})
 }
 
+// TestRoomACLJoin: a refused join says it is a join, a refused message
+// that it is a post; join_routes names the join routes.
+func TestRoomACLJoin(t *testing.T) {
+	for _, c := range []struct {
+		cfg         map[string]any
+		route, want string
+	}{
+		{map[string]any{"rules": rules}, "join_room", "you may not join this room"},
+		{map[string]any{"rules": rules}, "send_message", "you may not post to this room"},
+		{map[string]any{"rules": rules, "join_routes": []any{"enter"}}, "enter", "you may not join this room"},
+		{map[string]any{"rules": rules, "join_routes": []any{"enter"}}, "join_room", "you may not post to this room"},
+	} {
+		sdktest.Run(t, ".", c.cfg, func(t *testing.T, p sdktest.Plugin) {
+			env := `{"type":"` + c.route + `","roomId":"admin:ops"}`
+			v := p.Message(t, &plugins.MessageInput{Envelope: []byte(env), Route: c.route, UserID: "u"})
+			if v.Action != plugins.Reject || v.Code != "room_forbidden" || v.Reason != c.want {
+				t.Errorf("%s: got %+v, want reject room_forbidden %q", c.route, v, c.want)
+			}
+		})
+	}
+}
+
 func TestRoomACLConfig(t *testing.T) {
 	cfg := map[string]any{"rules": rules, "room_field": "channel", "claim": "groups"}
 	sdktest.Run(t, ".", cfg, func(t *testing.T, p sdktest.Plugin) {

@@ -44,8 +44,10 @@ func init() {
 func sanitize(m *sdk.Message) sdk.Verdict {
 	env, changed, err := sdk.RewriteStrings(m.Envelope(), cfg.Fields, escape)
 	if err != nil {
-		// The host checked the envelope is JSON: this is a bug here.
-		return sdk.Reject("sanitize_failed", err.Error())
+		// The host checked the envelope is JSON: this is a bug here. The
+		// details go to the log; the client gets words it can act on.
+		sdk.Log(sdk.LevelError, "sanitize: "+err.Error())
+		return sdk.Reject("sanitize_failed", "the message could not be sanitized")
 	}
 	if !changed {
 		return sdk.Allow()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/switchboard-rt/switchboard/plugins"
@@ -91,4 +92,21 @@ func BenchmarkSanitize(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestSanitizeGrowsOutput: escaping 30000 '<' gives 120000 bytes, more than
+// the SDK's 64 KiB output buffer: the SDK grows it and records it in its
+// descriptor (plugins/ABI.md, "Output larger than out_cap"), natively and
+// under the host.
+func TestSanitizeGrowsOutput(t *testing.T) {
+	env := `{"type":"m","text":"` + strings.Repeat("<", 30000) + `"}`
+	want := `{"type":"m","text":"` + strings.Repeat("&lt;", 30000) + `"}`
+	sdktest.Run(t, ".", nil, func(t *testing.T, p sdktest.Plugin) {
+		for range 2 {
+			v := p.Message(t, &plugins.MessageInput{Envelope: []byte(env), Route: "m", UserID: "u"})
+			if v.Action != plugins.Transform || string(v.Payload) != want {
+				t.Fatalf("got %v, %d bytes; want a transform of %d bytes", v.Action, len(v.Payload), len(want))
+			}
+		}
+	})
 }

@@ -17,4 +17,7 @@ var (
 	Config []byte                         // the plugin's config as JSON
 	Log    func(level int32, msg string)  // nil: dropped
 	Count  func(name string, delta int64) // nil: dropped
+	// GrowOut replaces the output buffer with one of at least n bytes and
+	// returns it, as the wasm SDK does for an output larger than out_cap.
+	GrowOut func(n int) []byte
 )
