@@ -9,7 +9,8 @@ server {
   max_payload       = "64KiB"
   allowed_origins   = ["http://localhost:8080", "http://127.0.0.1:8080"]
   handshake_timeout = "5s"
-  send_queue        = 256
+  send_queue        = "1MiB"
+  send_timeout      = "10s"
   write_delay       = "2ms"
 
   heartbeat {
