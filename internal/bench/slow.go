@@ -70,7 +70,7 @@ type slowRun struct {
 	epoch    time.Time
 	hist     histogram
 	delivery atomic.Uint64 // frames counted toward Delivered
-	frames   atomic.Uint64
+	frames   atomic.Uint64 // received by fast members and publishers
 	closed   [4]atomic.Int64
 	stopping atomic.Bool
 	readers  sync.WaitGroup
@@ -113,7 +113,9 @@ func (r *slowRun) read(c *wsConn, class int, pace time.Duration) {
 			}
 			return
 		}
-		r.frames.Add(1)
+		if class != classSlow {
+			r.frames.Add(1)
+		}
 		switch op {
 		case opText:
 			if class == classFast || class == classPublisher {
@@ -164,8 +166,9 @@ func runSlow(ctx context.Context, s server, secret []byte, o SlowOptions, progre
 	r := &slowRun{epoch: time.Now(), drop: o.Drop > 0}
 	room := func(int) string { return o.Room }
 	start := time.Now()
-	// Readers join first, then the silent members: each join is announced
-	// to every member already in the room.
+	// Each join is announced to every member already in the room: slow
+	// readers join last, or they would start with a backlog of thousands
+	// of user_joined events.
 	var all [][]*wsConn
 	defer func() {
 		r.stopping.Store(true)
@@ -184,8 +187,8 @@ func runSlow(ctx context.Context, s server, secret []byte, o SlowOptions, progre
 	}{
 		{classPublisher, o.Publishers, 0, "publisher"},
 		{classFast, o.Fast, 0, "fast"},
-		{classSlow, o.SlowReaders, time.Duration(float64(time.Second) / max(o.SlowRate, 0.001)), "slow"},
 		{classSilent, o.Silent, 0, "silent"},
+		{classSlow, o.SlowReaders, time.Duration(float64(time.Second) / max(o.SlowRate, 0.001)), "slow"},
 	}
 	conns := make([][]*wsConn, 4)
 	for _, k := range classes {
@@ -209,7 +212,7 @@ func runSlow(ctx context.Context, s server, secret []byte, o SlowOptions, progre
 		conns[k.class] = cs
 		all = append(all, cs)
 	}
-	waitQuiet(ctx, &r.frames, time.Second, 60*time.Second)
+	waitQuiet(ctx, &r.frames, time.Second, 60*time.Second) // fast members and publishers
 	res.SetupSeconds = time.Since(start).Seconds()
 	fmt.Fprintf(progress, "%s: %d members in room %q after %.1fs\n", s.name, o.Silent+o.SlowReaders+o.Fast+o.Publishers, o.Room, res.SetupSeconds)
 
