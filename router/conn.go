@@ -55,8 +55,12 @@ type conn struct {
 	// backlog is the bytes queued plus those of the batch in flight that
 	// the socket has not taken yet: what server.send_queue bounds.
 	backlog int
-	spare   [][]byte    // the other half of the double buffer
-	bufs    net.Buffers // what is left of the batch being written; only the writer touches it
+	// full is set while the socket has not taken all it was given (the
+	// batcher's write was partial, or a blocking write is under way): only
+	// then is a large backlog the reader's doing rather than the server's.
+	full  bool
+	spare [][]byte    // the other half of the double buffer
+	bufs  net.Buffers // what is left of the batch being written; only the writer touches it
 	// inflight is the batch being written, when the batcher's
 	// non-blocking write left part of it (in bufs) to the writer goroutine.
 	inflight [][]byte
@@ -100,9 +104,11 @@ func (c *conn) enqueue(frame []byte, now bool) {
 		c.mu.Unlock()
 		return
 	}
-	// One frame always fits an empty queue, whatever its size: the bound is
-	// on how far behind the reader is, not on frame size (max_payload).
-	if c.backlog > 0 && c.backlog+len(frame) > c.router.cfg.Server.SendQueue {
+	// The bound is on how far behind the reader is: it applies while the
+	// socket is full, not while the server has yet to write to a socket
+	// with room (a busy server is not the reader's fault), and one frame
+	// always fits an empty queue, whatever its size (max_payload).
+	if c.full && c.backlog > 0 && c.backlog+len(frame) > c.router.cfg.Server.SendQueue {
 		c.mu.Unlock()
 		c.closeSlow()
 		return
@@ -145,6 +151,7 @@ func (c *conn) writeBatch(w *rawWriter) {
 	if rest := advance(batch, n); len(rest) > 0 {
 		c.mu.Lock()
 		c.backlog -= n
+		c.full = true
 		c.mu.Unlock()
 		c.inflight, c.bufs = batch, rest
 		go c.flush()
@@ -153,6 +160,7 @@ func (c *conn) writeBatch(w *rawWriter) {
 	clear(batch)
 	c.mu.Lock()
 	c.backlog -= n
+	c.full = false
 	c.keepSpare(batch)
 	switch {
 	case len(c.queue) == 0:
@@ -237,6 +245,7 @@ func (c *conn) writeBufs() error {
 		// one computed before it.
 		_ = c.net.SetWriteDeadline(deadline)
 		c.writeDeadline = deadline
+		c.full = true
 		c.mu.Unlock()
 
 		n, err := c.bufs.WriteTo(c.net)
@@ -249,6 +258,9 @@ func (c *conn) writeBufs() error {
 		}
 		switch {
 		case err == nil:
+			c.mu.Lock()
+			c.full = false
+			c.mu.Unlock()
 			return nil
 		case !errors.Is(err, os.ErrDeadlineExceeded) || now.Before(deadline):
 			// Failed, or failed before its deadline (a TLS conn

@@ -373,31 +373,6 @@ func TestNonReaderClosedOnce(t *testing.T) {
 	}
 }
 
-// TestSlowConsumer1013: when the socket has room for it, a slow consumer
-// gets its 1013 close frame before the connection is reset. Here the
-// queue overflows within the write delay, before anything was written.
-func TestSlowConsumer1013(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	s := startServer(t, slowHCL(`send_queue = "16KiB"`, `write_delay = "500ms"`), router.WithMetrics(reg))
-	m := mustDial(t, s, 0, 0)
-	m.join(t)
-	for range 40 {
-		if err := s.router.Publish(context.Background(), "r", map[string]string{"type": "bulk", "data": strings.Repeat("x", 1000)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	<-m.done
-	if code := websocket.CloseStatus(m.failed()); code != router.CloseTryAgainLater {
-		t.Fatalf("closed with %v, want 1013", m.failed())
-	}
-	if n := m.count("bulk"); n != 0 {
-		t.Errorf("got %d frames of a dropped queue", n)
-	}
-	if n := slowClosedTotal(t, reg); n != 1 {
-		t.Errorf("slow_consumers_closed_total = %v, want 1", n)
-	}
-}
-
 // TestSlowSteadyReaderKept: a member that reads a few frames a second,
 // through a small receive buffer, with a backlog that keeps the server's
 // writes blocked for many send_timeouts, is not closed: the socket keeps
