@@ -181,3 +181,19 @@ func tcpEstablished(nc net.Conn) bool {
 	})
 	return state == unix.BPF_TCP_ESTABLISHED
 }
+
+// unreadBytes is the payload bytes waiting in nc's receive queue
+// (SIOCINQ): what a client that never reads holds in its own kernel.
+func unreadBytes(nc net.Conn) uint64 {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return 0
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	var n int
+	_ = rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
+	return uint64(max(n, 0))
+}

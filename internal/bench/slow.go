@@ -55,6 +55,10 @@ type SlowResult struct {
 	TCPMemPeak   uint64 `json:"tcp_mem_peak_bytes"`
 	TCPMemEnd    uint64 `json:"tcp_mem_end_bytes"`
 	TCPMemAfter  uint64 `json:"tcp_mem_after_bytes"`
+	// SilentUnread is the payload the silent members' own sockets hold
+	// at the end (SIOCINQ): on loopback part of the TCP memory above is
+	// the clients', not the server's.
+	SilentUnread uint64 `json:"silent_unread_bytes"`
 	FirstClose   string `json:"first_close,omitempty"` // the first close a reading member got
 }
 
@@ -275,6 +279,9 @@ func runSlow(ctx context.Context, s server, secret []byte, o SlowOptions, progre
 	res.TCPMemAfter = tcpMem()
 	res.TCPMemPeak = max(peak.Load(), res.TCPMemEnd, res.TCPMemAfter)
 	res.SilentClosed = closedCount(conns[classSilent])
+	for _, c := range conns[classSilent] {
+		res.SilentUnread += unreadBytes(c.nc)
+	}
 	res.Delivered = r.delivery.Load()
 	res.SlowClosed, res.FastClosed, res.PublishersClosed = r.closed[classSlow].Load(), r.closed[classFast].Load(), r.closed[classPublisher].Load()
 	res.P50ms, res.P99ms, res.MaxMs = ms(r.hist.quantile(0.50)), ms(r.hist.quantile(0.99)), ms(r.hist.maxValue())
