@@ -123,7 +123,9 @@ func (r *slowRun) read(c *wsConn, class int, pace time.Duration) {
 		switch op {
 		case opText:
 			if class == classFast || class == classPublisher {
-				r.onText(p, c.arrived())
+				if _, gone := r.dropped.Load(c); !gone { // a dropped member may still read others' user_left
+					r.onText(p, c.arrived())
+				}
 			}
 		case opPing:
 			_ = c.write(opPong, append([]byte(nil), p...))
