@@ -89,6 +89,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	fl.IntVar(&cfg.Slow.Size, "size", 1024, "slow: bytes of text per message")
 	fl.DurationVar(&cfg.Slow.Duration, "send-for", 20*time.Second, "slow: sending time")
 	fl.DurationVar(&cfg.Slow.After, "after", 5*time.Second, "slow: wait after sending before the last figures")
+	fl.IntVar(&cfg.Slow.SilentRcvbuf, "silent-rcvbuf", 4096, "slow: the silent members' socket receive buffer in `bytes`, which on loopback counts in the host's TCP memory (0: the kernel's default)")
 	fl.IntVar(&cfg.Slow.Drop, "drop", 0, "slow: instead of publishing, this many fast members drop their TCP connections at once")
 	fl.StringVar(&cfg.Slow.Room, "slow-room", "bench", "slow: room name")
 	if err := fl.Parse(args[1:]); err != nil {

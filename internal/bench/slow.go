@@ -26,6 +26,11 @@ type SlowOptions struct {
 	Duration    time.Duration // sending time
 	After       time.Duration // wait after sending before the last figures
 	Drop        int           // mass-disconnect variant: this many fast members drop their TCP connections at once; no publishing
+	// SilentRcvbuf is the silent members' SO_RCVBUF. On loopback their
+	// receive buffers, which a real client keeps on its own host, count in
+	// the same kernel TCP memory as the server's send buffers; a small one
+	// leaves mostly the server's share in the figures.
+	SilentRcvbuf int
 	Room        string
 }
 
@@ -201,11 +206,11 @@ func runSlow(ctx context.Context, s server, secret []byte, o SlowOptions, progre
 		if k.n == 0 {
 			continue
 		}
-		bufSize := 16 << 10
+		bufSize, t := 16<<10, s.t
 		if k.class == classSilent {
-			bufSize = 1 << 10
+			bufSize, t.rcvbuf = 1<<10, o.SilentRcvbuf
 		}
-		cs, err := connectMany(ctx, s.t, secret, "bench-"+k.name, k.n, 32, bufSize, room,
+		cs, err := connectMany(ctx, t, secret, "bench-"+k.name, k.n, 32, bufSize, room,
 			func(_ int, c *wsConn) {
 				if k.class != classSilent {
 					r.readers.Go(func() { r.read(c, k.class, k.pace) })
