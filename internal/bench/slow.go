@@ -31,7 +31,7 @@ type SlowOptions struct {
 	// the same kernel TCP memory as the server's send buffers; a small one
 	// leaves mostly the server's share in the figures.
 	SilentRcvbuf int
-	Room        string
+	Room         string
 }
 
 // SlowResult is what the scenario saw. A member counts as closed when the
