@@ -142,8 +142,8 @@ func (m *member) join(t *testing.T) {
 }
 
 // joinedMembers dials n reading members, a few at a time, and has each
-// join room r.
-func joinedMembers(t *testing.T, s *server, n int) []*member {
+// join room r; rcvbuf as for dialMember.
+func joinedMembers(t *testing.T, s *server, n, rcvbuf int) []*member {
 	t.Helper()
 	ms := make([]*member, n)
 	var wg sync.WaitGroup
@@ -153,7 +153,7 @@ func joinedMembers(t *testing.T, s *server, n int) []*member {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				m := dialMember(t, s, 0, 0)
+				m := dialMember(t, s, 0, rcvbuf)
 				if m == nil {
 					continue
 				}
@@ -237,10 +237,12 @@ func checkReaders(t *testing.T, reg *prometheus.Registry, members []*member) {
 // of presence events; members that read are never closed (all 200 were,
 // with 1013, when the queue was 256 frames).
 func TestPresenceStormKeepsReaders(t *testing.T) {
-	const members, rounds = 200, 400
+	const members, rounds = 200, 1500
 	reg := prometheus.NewRegistry()
 	s := startServer(t, slowHCL(), router.WithMetrics(reg))
-	ms := joinedMembers(t, s, members)
+	// Small receive buffers: the burst (3000 frames, ~200 KB a member)
+	// waits in the server's queue, not in the kernel's buffers.
+	ms := joinedMembers(t, s, members, 4096)
 	storm := mustDial(t, s, 0, 0)
 	var b strings.Builder
 	for range rounds {
@@ -273,7 +275,7 @@ func TestMassDisconnectKeepsReaders(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	s := startServer(t, slowHCL(), router.WithMetrics(reg))
 	began := time.Now()
-	ms := joinedMembers(t, s, members)
+	ms := joinedMembers(t, s, members, 0)
 	t.Logf("%d members joined in %v", members, time.Since(began))
 	start := make(chan struct{})
 	var wg sync.WaitGroup
