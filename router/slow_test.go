@@ -142,8 +142,8 @@ func (m *member) join(t *testing.T) {
 }
 
 // joinedMembers dials n reading members, a few at a time, and has each
-// join room r; rcvbuf as for dialMember.
-func joinedMembers(t *testing.T, s *server, n, rcvbuf int) []*member {
+// join room r; every and rcvbuf as for dialMember.
+func joinedMembers(t *testing.T, s *server, n int, every time.Duration, rcvbuf int) []*member {
 	t.Helper()
 	ms := make([]*member, n)
 	var wg sync.WaitGroup
@@ -153,7 +153,7 @@ func joinedMembers(t *testing.T, s *server, n, rcvbuf int) []*member {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				m := dialMember(t, s, 0, rcvbuf)
+				m := dialMember(t, s, every, rcvbuf)
 				if m == nil {
 					continue
 				}
@@ -242,7 +242,7 @@ func TestPresenceStormKeepsReaders(t *testing.T) {
 	s := startServer(t, slowHCL(), router.WithMetrics(reg))
 	// Small receive buffers: the burst (3000 frames, ~200 KB a member)
 	// waits in the server's queue, not in the kernel's buffers.
-	ms := joinedMembers(t, s, members, 4096)
+	ms := joinedMembers(t, s, members, 0, 4096)
 	storm := mustDial(t, s, 0, 0)
 	var b strings.Builder
 	for range rounds {
@@ -270,12 +270,17 @@ func TestPresenceStormKeepsReaders(t *testing.T) {
 // TestMassDisconnectKeepsReaders: 600 members of a room of 700 readers
 // drop their TCP connections at once (issue 9, item 12); every remaining
 // member gets all 600 user_left events and none is closed.
+// (On this machine the frame-count queue passed it too: the kernel's
+// buffers took most of the burst; `switchboard bench slow --drop 600`
+// showed it closing 15 of 400 readers.)
 func TestMassDisconnectKeepsReaders(t *testing.T) {
 	const members, drop = 700, 600
 	reg := prometheus.NewRegistry()
 	s := startServer(t, slowHCL(), router.WithMetrics(reg))
 	began := time.Now()
-	ms := joinedMembers(t, s, members, 0)
+	// Members read 500 frames/s, through small receive buffers: the burst
+	// of 600 user_left waits in the server's queue, and is drained.
+	ms := joinedMembers(t, s, members, 2*time.Millisecond, 4096)
 	t.Logf("%d members joined in %v", members, time.Since(began))
 	start := make(chan struct{})
 	var wg sync.WaitGroup
