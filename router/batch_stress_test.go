@@ -24,7 +24,7 @@ auth {
 }
 server {
   write_delay = "1ms"
-  send_queue  = 1000 # more than a member gets: slow consumers are not the subject
+  send_queue  = "4MiB" # more than a member gets: slow consumers are not the subject
 }
 route "join_room" {
   action = "join"

@@ -129,6 +129,7 @@ func TestWriteBatchPartial(t *testing.T) {
 	if c.raw == nil {
 		t.Skip("no non-blocking writes on this platform")
 	}
+	c.router.cfg.Server.SendQueue = 16 << 20 // more than is sent: slow consumers are not the subject
 	var want []byte
 	for i := range 120 {
 		f := encodeFrame(opText, bytes.Repeat([]byte{'a' + byte(i%26)}, 60<<10))
@@ -157,10 +158,10 @@ func TestReplyNotDelayed(t *testing.T) {
 
 // TestWriteBatchAfterDeadline: the write deadline an earlier write set
 // must not fail the batcher's writes once it has passed (it did: every
-// connection was dropped writeTimeout after its last blocking write).
+// connection was dropped send_timeout after its last blocking write).
 func TestWriteBatchAfterDeadline(t *testing.T) {
 	c, client := loopbackConn(t, time.Millisecond)
-	// As a blocking write writeTimeout ago would have left it.
+	// As a blocking write send_timeout ago would have left it.
 	c.writeDeadline = time.Now().Add(-time.Second)
 	_ = c.net.SetWriteDeadline(c.writeDeadline)
 	f := encodeFrame(opText, []byte("late"))

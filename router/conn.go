@@ -2,7 +2,9 @@ package router
 
 import (
 	"encoding/binary"
+	"errors"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -19,15 +21,19 @@ const (
 	ClosePolicyViolated = 4008 // kept exceeding rate limits
 )
 
-// writeTimeout bounds one flush: a peer that accepts no bytes for this long
-// is treated as gone rather than tying up its writer.
-const writeTimeout = 10 * time.Second
-
 // closeGrace bounds writing the last frames and the close frame of a
-// connection being closed, and waiting for the peer's close reply. A slow
-// consumer that is still reading gets its 1013 within it; a dead one costs
-// a goroutine for this long.
+// connection being closed (other than a slow consumer), and waiting for
+// the peer's close reply.
 const closeGrace = 5 * time.Second
+
+// slowCloseGrace bounds finishing the frame in flight and writing the 1013
+// close frame of a slow consumer before its TCP connection is reset: the
+// close frame is best effort, the kernel's buffers are freed at once.
+const slowCloseGrace = 100 * time.Millisecond
+
+// errStalled is a blocking write's verdict on a socket that took no byte
+// for server.send_timeout.
+var errStalled = errors.New("no progress for send_timeout")
 
 // conn is one client connection. Writes go through a bounded queue of
 // pre-encoded frames, drained by a writer goroutine that exists only while
@@ -47,7 +53,14 @@ type conn struct {
 	batcher    *writeBatcher
 
 	mu    sync.Mutex
-	queue [][]byte    // frames waiting, each a complete WebSocket frame
+	queue [][]byte // frames waiting, each a complete WebSocket frame
+	// backlog is the bytes queued plus those of the batch in flight that
+	// the socket has not taken yet: what server.send_queue bounds.
+	backlog int
+	// full is set while the socket has not taken all it was given (the
+	// batcher's write was partial, or a blocking write is under way): only
+	// then is a large backlog the reader's doing rather than the server's.
+	full  bool
 	spare [][]byte    // the other half of the double buffer
 	bufs  net.Buffers // what is left of the batch being written; only the writer touches it
 	// inflight is the batch being written, when the batcher's
@@ -59,6 +72,9 @@ type conn struct {
 	writeDeadline time.Time
 	closed        bool // no more frames are accepted
 	closing       bool // a close frame is queued: close the socket once it is written
+	// slow marks a slow consumer: once its close frame is written, or
+	// slowCloseGrace passes, the TCP connection is reset, not half-closed.
+	slow bool
 
 	// Guarded by the hub's lock.
 	rooms     []membership
@@ -74,8 +90,8 @@ type conn struct {
 }
 
 // send queues a frame shared with other recipients, for the batcher to
-// write. It never blocks: when the queue is full the connection is a slow
-// consumer and is closed.
+// write. It never blocks: when more than server.send_queue bytes would
+// wait, the connection is a slow consumer and is closed.
 func (c *conn) send(frame []byte) { c.enqueue(frame, false) }
 
 // reply queues a frame that answers the connection itself (connected,
@@ -90,17 +106,17 @@ func (c *conn) enqueue(frame []byte, now bool) {
 		c.mu.Unlock()
 		return
 	}
-	if len(c.queue) >= c.router.cfg.Server.SendQueue {
-		c.closed = true // senders that also find it full neither log nor count it again
+	// The bound is on how far behind the reader is: it applies while the
+	// socket is full, not while the server has yet to write to a socket
+	// with room (a busy server is not the reader's fault), and one frame
+	// always fits an empty queue, whatever its size (max_payload).
+	if c.full && c.backlog > 0 && c.backlog+len(frame) > c.router.cfg.Server.SendQueue {
 		c.mu.Unlock()
-		refused.Log(c.router.log, CloseTryAgainLater, "slow consumer: send queue full", c.remote, "user", c.userID)
-		if m := c.router.m; m != nil {
-			m.slowClosed.Inc()
-		}
-		c.shutdown(CloseTryAgainLater, "slow consumer", true)
+		c.closeSlow()
 		return
 	}
 	c.queue = append(c.queue, frame)
+	c.backlog += len(frame)
 	start := !c.writing
 	c.writing = true
 	c.mu.Unlock()
@@ -126,22 +142,28 @@ func (c *conn) writeBatch(w *rawWriter) {
 	}
 	batch := c.queue
 	c.queue = c.spare[:0]
+	c.armWriteDeadline()
 	c.mu.Unlock()
 
-	c.armWriteDeadline(false)
 	n, err := w.writev(c.raw, batch)
 	if err != nil {
 		c.abort()
 		return
 	}
 	if rest := advance(batch, n); len(rest) > 0 {
+		c.mu.Lock()
+		c.backlog -= n
+		c.full = true
+		c.mu.Unlock()
 		c.inflight, c.bufs = batch, rest
 		go c.flush()
 		return
 	}
 	clear(batch)
 	c.mu.Lock()
-	c.spare = batch[:0]
+	c.backlog -= n
+	c.full = false
+	c.keepSpare(batch)
 	switch {
 	case len(c.queue) == 0:
 		c.writing = false
@@ -157,17 +179,20 @@ func (c *conn) writeBatch(w *rawWriter) {
 }
 
 // flush writes everything queued, one writev per batch, until the queue is
-// empty.
+// empty; then it ends a closing connection.
 func (c *conn) flush() {
 	for {
 		c.mu.Lock()
-		closing := c.closing
+		closing, slow := c.closing, c.slow
 		batch := c.inflight // left by writeBatch, already in c.bufs
 		if batch == nil {
 			if len(c.queue) == 0 {
 				c.writing = false
 				c.mu.Unlock()
-				if closing {
+				switch {
+				case slow:
+					c.abort()
+				case closing:
 					c.finish()
 				}
 				return
@@ -181,35 +206,147 @@ func (c *conn) flush() {
 		c.inflight = nil
 		c.mu.Unlock()
 
-		c.armWriteDeadline(closing)
-		_, err := c.bufs.WriteTo(c.net)
+		err := c.writeBufs()
 		c.bufs = nil
 		clear(batch) // frames are shared; let them go as soon as they are written
 
 		c.mu.Lock()
-		c.spare = batch[:0]
+		c.keepSpare(batch)
 		c.mu.Unlock()
 		if err != nil {
+			if errors.Is(err, errStalled) && c.markSlow() {
+				c.countSlow()
+			}
 			c.abort()
 			return
 		}
 	}
 }
 
-// armWriteDeadline keeps the socket's write deadline ahead of the write
-// about to start; only the writer calls it. Re-arming costs a timer update
-// per write; a deadline between writeTimeout/2 and writeTimeout away bounds
-// a stuck write just as well, so it is moved only once per writeTimeout/2.
-// The batcher's non-blocking writes need it too: a deadline left in the
-// past by an earlier write fails every later one.
-func (c *conn) armWriteDeadline(closing bool) {
+// writeBufs writes c.bufs, blocking. A socket that takes no byte for
+// server.send_timeout fails it with errStalled; one that takes some keeps
+// its writer, however slowly it reads. Each write waits at most a quarter
+// of send_timeout, so a stall is found between 1 and 1.5 send_timeouts
+// after the last byte the socket took, never before.
+func (c *conn) writeBufs() error {
+	timeout := c.router.cfg.Server.SendTimeout
+	progress := time.Now()
+	for {
+		now := time.Now()
+		c.mu.Lock()
+		var deadline time.Time
+		switch {
+		case c.slow:
+			deadline = now.Add(slowCloseGrace)
+		case c.closing:
+			deadline = now.Add(closeGrace)
+		default:
+			deadline = now.Add(timeout / 4)
+		}
+		// Under mu, so that closeSlow's deadline is never overwritten by
+		// one computed before it.
+		_ = c.net.SetWriteDeadline(deadline)
+		c.writeDeadline = deadline
+		c.full = true
+		c.mu.Unlock()
+
+		n, err := c.bufs.WriteTo(c.net)
+		now = time.Now()
+		if n > 0 {
+			progress = now
+			c.mu.Lock()
+			c.backlog -= int(n)
+			c.mu.Unlock()
+		}
+		switch {
+		case err == nil:
+			c.mu.Lock()
+			c.full = false
+			c.mu.Unlock()
+			return nil
+		case !errors.Is(err, os.ErrDeadlineExceeded) || now.Before(deadline):
+			// Failed, or failed before its deadline (a TLS conn
+			// stays failed after a timeout): no use trying again.
+			return err
+		case c.isClosed():
+			return err // a closing connection gets one deadline
+		case now.Sub(progress) >= timeout:
+			return errStalled
+		}
+	}
+}
+
+// keepSpare keeps a written batch's array for the next batch, unless the
+// connection is closed and its queue's memory should go. c.mu is held.
+func (c *conn) keepSpare(batch [][]byte) {
+	if !c.closed {
+		c.spare = batch[:0]
+	}
+}
+
+// armWriteDeadline keeps the socket's write deadline in the future for the
+// batcher's non-blocking writes, which never wait for it: a deadline left
+// in the past by an earlier write would fail every later one. Re-arming
+// costs a timer update, so it is moved only when less than half of
+// send_timeout is left. c.mu is held, so that closeSlow's deadline is never
+// overwritten by one computed before it.
+func (c *conn) armWriteDeadline() {
 	now := time.Now()
-	switch {
-	case closing:
-		_ = c.net.SetWriteDeadline(now.Add(closeGrace))
-	case now.After(c.writeDeadline.Add(-writeTimeout / 2)):
-		c.writeDeadline = now.Add(writeTimeout)
-		_ = c.net.SetWriteDeadline(c.writeDeadline)
+	if c.slow || !now.After(c.writeDeadline.Add(-c.router.cfg.Server.SendTimeout/2)) {
+		return
+	}
+	c.writeDeadline = now.Add(c.router.cfg.Server.SendTimeout)
+	_ = c.net.SetWriteDeadline(c.writeDeadline)
+}
+
+// closeSlow closes a slow consumer: its queue is dropped at once, and a
+// 1013 close frame is written after the frame in flight if the socket
+// takes both within slowCloseGrace; then the TCP connection is reset
+// (abort), which frees its kernel buffers at once. A half-close would keep
+// them, full of frames the peer is not reading, until the peer reads or
+// the kernel gives up (FIN_WAIT). Only the first close of a connection
+// counts in slow_consumers_closed_total.
+func (c *conn) closeSlow() {
+	c.mu.Lock()
+	if !c.markSlowLocked() {
+		c.mu.Unlock()
+		return
+	}
+	c.closing = true
+	c.queue = append(c.queue, closeFrame(CloseTryAgainLater, "slow consumer"))
+	c.writeDeadline = time.Now().Add(slowCloseGrace)
+	_ = c.net.SetWriteDeadline(c.writeDeadline) // also cuts short a write in flight
+	start := !c.writing
+	c.writing = true
+	c.mu.Unlock()
+	c.countSlow()
+	if start {
+		go c.flush()
+	}
+}
+
+// markSlow marks c a slow consumer; false when it was closed already, for
+// this or another reason.
+func (c *conn) markSlow() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.markSlowLocked()
+}
+
+func (c *conn) markSlowLocked() bool {
+	if c.closed {
+		return false
+	}
+	c.closed, c.slow = true, true
+	clear(c.queue)
+	c.queue, c.spare, c.backlog = nil, nil, 0
+	return true
+}
+
+func (c *conn) countSlow() {
+	refused.Log(c.router.log, CloseTryAgainLater, "slow consumer", c.remote, "conn", c.id, "user", c.userID)
+	if m := c.router.m; m != nil {
+		m.slowClosed.Inc()
 	}
 }
 
@@ -230,6 +367,7 @@ func (c *conn) shutdown(code uint16, reason string, dropQueued bool) {
 	if dropQueued {
 		clear(c.queue)
 		c.queue = c.queue[:0]
+		c.backlog = 0
 		_ = c.net.SetWriteDeadline(time.Now().Add(closeGrace))
 	}
 	c.queue = append(c.queue, closeFrame(code, reason))
@@ -265,12 +403,23 @@ func closeFrame(code uint16, reason string) []byte {
 	return encodeFrame(opClose, append(binary.BigEndian.AppendUint16(nil, code), reason...))
 }
 
-// abort closes the socket without a close frame: the peer is not reading.
+// abort resets the connection without (another) close frame: the peer is
+// not reading, or a write failed. SO_LINGER 0 makes close send RST and
+// free the socket's kernel buffers at once; a plain close would keep
+// unsent bytes in them while the kernel retries a peer that reads nothing.
 func (c *conn) abort() {
 	c.mu.Lock()
 	c.closed = true
-	c.queue = nil
+	clear(c.queue)
+	c.queue, c.spare, c.backlog = nil, nil, 0
 	c.mu.Unlock()
+	nc := c.net
+	if t, ok := nc.(interface{ NetConn() net.Conn }); ok { // *tls.Conn
+		nc = t.NetConn()
+	}
+	if t, ok := nc.(interface{ SetLinger(int) error }); ok {
+		_ = t.SetLinger(0)
+	}
 	_ = c.net.Close()
 }
 

@@ -40,7 +40,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time spent in one plugin call.",
 			Buckets: []float64{1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2}}, []string{"plugin"}),
 		slowClosed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "slow_consumers_closed_total",
-			Help: "Connections closed with 1013 because their send queue was full."}),
+			Help: "Slow consumers closed (1013, then reset): send_queue bytes behind, or no progress for send_timeout. Each connection counts once."}),
 		pingRTT: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "ping_rtt_seconds",
 			Help:    "Round-trip time of the server's heartbeat pings, from queueing the ping (which waits up to server.write_delay with other frames) to its pong.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),

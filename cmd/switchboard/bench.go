@@ -13,13 +13,18 @@ import (
 	"github.com/switchboard-rt/switchboard/internal/bench"
 )
 
-const benchUsage = `usage: switchboard bench fanout|idle|connect [flags]
+const benchUsage = `usage: switchboard bench fanout|idle|connect|slow [flags]
 
 commands:
   fanout   members in one room, publishers stepping the message rate up:
            delivered ratio, deliveries/s, latency p50/p99/max per rate
   idle     authenticated connections joined to rooms: server RSS per connection
   connect  WebSocket handshakes per second with JWT auth
+  slow     one room of members that never read, members that read a few
+           frames/s, fast members and publishers: who the server closes,
+           deliveries, p99, server CPU and the host's kernel TCP memory;
+           with --drop N, N fast members drop their connections at once
+           instead, and the others must get every user_left
 
 By default bench starts 'switchboard serve' itself on 127.0.0.1 (and, with
 --baseline, a naive gws server for the same protocol) and reports each
@@ -37,6 +42,7 @@ var benchAbout = map[string]string{
 	"fanout":  "Members in one room, publishers stepping the message rate up until a step is\nnot sustained: delivered ratio, deliveries/s, latency p50/p99/max per rate.",
 	"idle":    "Authenticated connections joined to rooms, then idle: the server's RSS per\nconnection.",
 	"connect": "WebSocket handshakes per second with JWT auth.",
+	"slow":    "One room of members that never read, members that read a few frames/s, fast\nmembers and publishers: who the server closes, deliveries, p99, server CPU and\nthe host's kernel TCP memory. With --drop N, N fast members drop their\nconnections at once instead, and the others must get every user_left.",
 }
 
 func benchCmd(args []string, stdout, stderr io.Writer) int {
@@ -91,6 +97,21 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 		fl.IntVar(&cfg.Connect.Concurrency, "concurrency", 32, "handshakes in flight")
 		fl.DurationVar(&cfg.Connect.Duration, "for", 5*time.Second, "how long to keep connecting")
 		fl.IntVar(&cfg.Connect.MaxConnects, "max", 1_000_000, "stop after this many handshakes")
+	case "slow":
+		// The defaults are issue 9's scenario; 12 publishers stay under the
+		// default route rate of 20/s each.
+		fl.IntVar(&cfg.Slow.Silent, "silent", 5000, "members that never read")
+		fl.IntVar(&cfg.Slow.SlowReaders, "slow-readers", 200, "members that read --slow-rate frames/s")
+		fl.Float64Var(&cfg.Slow.SlowRate, "slow-rate", 10, "frames/s a slow reader reads")
+		fl.IntVar(&cfg.Slow.Fast, "fast", 50, "members that read everything (with --drop: the room's readers)")
+		fl.IntVar(&cfg.Slow.Publishers, "publishers", 12, "publishing members")
+		fl.Float64Var(&cfg.Slow.Rate, "pub-rate", 200, "messages/s, all publishers together")
+		fl.IntVar(&cfg.Slow.Size, "size", 1024, "bytes of text per message")
+		fl.DurationVar(&cfg.Slow.Duration, "send-for", 20*time.Second, "sending time")
+		fl.DurationVar(&cfg.Slow.After, "after", 5*time.Second, "wait after sending before the last figures")
+		fl.IntVar(&cfg.Slow.SilentRcvbuf, "silent-rcvbuf", 4096, "the silent members' socket receive buffer in `bytes`, which on loopback counts in the host's TCP memory (0: the kernel's default)")
+		fl.IntVar(&cfg.Slow.Drop, "drop", 0, "instead of publishing, this many fast members drop their TCP connections at once")
+		fl.StringVar(&cfg.Slow.Room, "room", "bench", "room name")
 	}
 	if code, done := parseFlags(fl, args[1:], stdout, stderr); done {
 		return code

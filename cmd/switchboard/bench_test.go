@@ -47,6 +47,19 @@ func TestBench(t *testing.T) {
 			t.Errorf("idle: %+v", i)
 		}
 	})
+	t.Run("slow", func(t *testing.T) {
+		rep := run(t, "slow", "--silent", "20", "--slow-readers", "5", "--fast", "5", "--publishers", "2", "--pub-rate", "20", "--send-for", "500ms", "--after", "100ms")
+		s := rep.Runs[0].Slow
+		if s == nil || s.Sent == 0 || s.Delivered != s.Expected || s.Expected != s.Sent*6 || s.FastClosed+s.PublishersClosed+s.SlowClosed != 0 || s.TCPMemPeak == 0 {
+			t.Errorf("slow: %+v", s)
+		}
+	})
+	t.Run("slow drop", func(t *testing.T) {
+		rep := run(t, "slow", "--fast", "30", "--drop", "20", "--after", "100ms")
+		if s := rep.Runs[0].Slow; s == nil || s.Expected != 20*10 || s.Delivered != s.Expected || s.FastClosed != 0 {
+			t.Errorf("slow --drop: %+v", s)
+		}
+	})
 	t.Run("connect", func(t *testing.T) {
 		rep := run(t, "connect", "--for", "300ms", "--concurrency", "4")
 		if c := rep.Runs[0].Connect; c.Handshakes == 0 || c.Errors != 0 {

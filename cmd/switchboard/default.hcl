@@ -11,7 +11,8 @@ server {
   # the address they connect to (same origin), whatever --listen says. To
   # allow other sites, list them: allowed_origins = ["https://app.example.com"]
   handshake_timeout = "5s"
-  send_queue        = 256
+  send_queue        = "1MiB"
+  send_timeout      = "10s"
   write_delay       = "2ms"
 
   heartbeat {

@@ -17,7 +17,7 @@ import (
 
 // Config is one `switchboard bench` invocation.
 type Config struct {
-	Scenario string // fanout, idle or connect
+	Scenario string // fanout, idle, connect or slow
 
 	// The server: URL for one already running, else Exe (this binary) is
 	// started as `serve` with ServeArgs.
@@ -34,6 +34,7 @@ type Config struct {
 	Fanout  FanoutOptions
 	Idle    IdleOptions
 	Connect ConnectOptions
+	Slow    SlowOptions
 
 	JSON       bool
 	Command    string // the command line, recorded in the report
@@ -71,6 +72,7 @@ type Run struct {
 	Fanout  *FanoutResult  `json:"fanout,omitempty"`
 	Idle    *IdleResult    `json:"idle,omitempty"`
 	Connect *ConnectResult `json:"connect,omitempty"`
+	Slow    *SlowResult    `json:"slow,omitempty"`
 }
 
 // Execute runs the scenario against Switchboard and, with Baseline, the
@@ -78,9 +80,12 @@ type Run struct {
 // progress.
 func Execute(ctx context.Context, cfg Config, stdout, progress io.Writer) (*Report, error) {
 	switch cfg.Scenario {
-	case "fanout", "idle", "connect":
+	case "fanout", "idle", "connect", "slow":
 	default:
-		return nil, fmt.Errorf("unknown scenario %q: want fanout, idle or connect", cfg.Scenario)
+		return nil, fmt.Errorf("unknown scenario %q: want fanout, idle, connect or slow", cfg.Scenario)
+	}
+	if cfg.Scenario == "slow" && cfg.Baseline {
+		return nil, errors.New("slow has no baseline: compare two servers with --url, one run each")
 	}
 	if cfg.URL != "" && cfg.Baseline {
 		return nil, errors.New("--baseline starts both servers itself; it cannot be combined with --url")
@@ -185,9 +190,12 @@ func runScenario(ctx context.Context, cfg Config, servers []server, secret []byt
 	}
 	for i, s := range servers {
 		var err error
-		if cfg.Scenario == "idle" {
+		switch cfg.Scenario {
+		case "idle":
 			runs[i].Idle, err = runIdle(ctx, s.t, secret, cfg.Idle, s.pid, s.name, progress)
-		} else {
+		case "slow":
+			runs[i].Slow, err = runSlow(ctx, s, secret, cfg.Slow, progress)
+		default:
 			runs[i].Connect, err = runConnect(ctx, s.t, secret, cfg.Connect, s.pid, s.name, progress)
 		}
 		if err != nil {

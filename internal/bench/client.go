@@ -27,8 +27,9 @@ const (
 
 // target is a parsed ws:// URL.
 type target struct {
-	host string // host:port
-	path string // path and query, without the token
+	host   string // host:port
+	path   string // path and query, without the token
+	rcvbuf int    // > 0: the client sockets' SO_RCVBUF
 }
 
 func parseTarget(raw string) (target, error) {
@@ -69,6 +70,9 @@ func dial(t target, token string, bufSize int, timeout time.Duration) (*wsConn, 
 	nc, err := net.DialTimeout("tcp", t.host, timeout)
 	if err != nil {
 		return nil, err
+	}
+	if tc, ok := nc.(*net.TCPConn); ok && t.rcvbuf > 0 {
+		_ = tc.SetReadBuffer(t.rcvbuf)
 	}
 	_ = nc.SetDeadline(time.Now().Add(timeout))
 	var k [16]byte

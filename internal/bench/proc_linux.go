@@ -5,6 +5,7 @@ package bench
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -136,4 +137,63 @@ func (m cpuMeter) stop() (server, load float64) {
 // it never outlives the bench, even when the bench is killed.
 func dieWithParent(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+}
+
+// tcpMem is the kernel's TCP buffer memory for the whole host, in bytes:
+// the "mem" pages of /proc/net/sockstat's TCP line; 0 when unknown.
+func tcpMem() uint64 {
+	b, err := os.ReadFile("/proc/net/sockstat")
+	if err != nil {
+		return 0
+	}
+	for line := range bytes.Lines(b) {
+		f := bytes.Fields(line)
+		if len(f) == 0 || string(f[0]) != "TCP:" {
+			continue
+		}
+		for i := 1; i+1 < len(f); i += 2 {
+			if string(f[i]) == "mem" {
+				pages, _ := strconv.ParseUint(string(f[i+1]), 10, 64)
+				return pages * uint64(os.Getpagesize())
+			}
+		}
+	}
+	return 0
+}
+
+// tcpEstablished reports whether the kernel still holds nc established:
+// false once the server reset it or sent its FIN, which a client that
+// reads nothing never learns from a read.
+func tcpEstablished(nc net.Conn) bool {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	state := uint8(unix.BPF_TCP_ESTABLISHED)
+	_ = rc.Control(func(fd uintptr) {
+		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			state = info.State
+		}
+	})
+	return state == unix.BPF_TCP_ESTABLISHED
+}
+
+// unreadBytes is the payload bytes waiting in nc's receive queue
+// (SIOCINQ): what a client that never reads holds in its own kernel.
+func unreadBytes(nc net.Conn) uint64 {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return 0
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	var n int
+	_ = rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
+	return uint64(max(n, 0))
 }

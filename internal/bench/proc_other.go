@@ -4,6 +4,7 @@ package bench
 
 import (
 	"errors"
+	"net"
 	"os/exec"
 	"time"
 )
@@ -29,3 +30,9 @@ func startCPU(int) cpuMeter { return cpuMeter{} }
 func (cpuMeter) stop() (server, load float64) { return 0, 0 }
 
 func dieWithParent(*exec.Cmd) {}
+
+func tcpMem() uint64 { return 0 }
+
+func tcpEstablished(net.Conn) bool { return true }
+
+func unreadBytes(net.Conn) uint64 { return 0 }

@@ -39,6 +39,24 @@ func writeTable(w io.Writer, rep *Report) {
 				float64(i.RSSBefore)/(1<<20), float64(i.RSSAfter)/(1<<20), i.BytesPerConn, i.Lost)
 		}
 		tw.Flush()
+	case "slow":
+		fmt.Fprintln(tw, "server\tsent\tclosed: silent\tslow\tfast\tpublishers\tdelivered\tp50 ms\tp99 ms\tmax ms\tsrv cpu\tTCP mem MiB: before\tpeak\tend\tafter\tsilent unread MiB\t")
+		for _, r := range rep.Runs {
+			s := r.Slow
+			ratio := 0.0
+			if s.Expected > 0 {
+				ratio = 100 * float64(s.Delivered) / float64(s.Expected)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d/%d\t%d/%d\t%d/%d\t%d/%d\t%.3f%%\t%.2f\t%.2f\t%.1f\t%.2f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t\n",
+				r.Server, s.Sent, s.SilentClosed, s.Silent, s.SlowClosed, s.SlowReaders, s.FastClosed, s.Fast, s.PublishersClosed, s.Publishers,
+				ratio, s.P50ms, s.P99ms, s.MaxMs, s.ServerCPU, mib(s.TCPMemBefore), mib(s.TCPMemPeak), mib(s.TCPMemEnd), mib(s.TCPMemAfter), mib(s.SilentUnread))
+		}
+		tw.Flush()
+		for _, r := range rep.Runs {
+			if r.Slow.FirstClose != "" {
+				fmt.Fprintf(w, "%s: first close of a reading member: %s\n", r.Server, r.Slow.FirstClose)
+			}
+		}
 	case "connect":
 		fmt.Fprintln(tw, "server\thandshakes\terrors\thandshakes/s\tp50 ms\tp99 ms\tsrv cpu\tload cpu\t")
 		for _, r := range rep.Runs {
@@ -64,6 +82,8 @@ func writeTable(w io.Writer, rep *Report) {
 		}
 	}
 }
+
+func mib(b uint64) float64 { return float64(b) / (1 << 20) }
 
 func cpuName(c int) string {
 	if c < 0 {

@@ -25,7 +25,8 @@ func (c *Config) Defaults() {
 	orDefault(&s.Path, "/ws")
 	orDefault(&s.MaxPayload, 64<<10)
 	orDefault(&s.HandshakeTimeout, 5*time.Second)
-	orDefault(&s.SendQueue, 256)
+	orDefault(&s.SendQueue, 1<<20)
+	orDefault(&s.SendTimeout, 10*time.Second)
 	orDefault(&s.WriteDelay, 2*time.Millisecond)
 	orDefault(&s.Heartbeat.Interval, 30*time.Second)
 	orDefault(&s.Heartbeat.Timeout, 10*time.Second)
@@ -238,7 +239,7 @@ func (c *Config) checkServer(report reporter) {
 	if s.Path != "" && !strings.HasPrefix(s.Path, "/") {
 		report(s, "path", "server", "Invalid path", fmt.Sprintf("The WebSocket path must start with \"/\", as in \"/ws\"; got %q.", s.Path))
 	}
-	if s.MaxPayload < 0 || s.SendQueue < 0 || s.HandshakeTimeout < 0 || s.Heartbeat.Interval < 0 || s.Heartbeat.Timeout < 0 || s.MaxHeaderBytes < 0 {
+	if s.MaxPayload < 0 || s.SendQueue < 0 || s.SendTimeout < 0 || s.HandshakeTimeout < 0 || s.Heartbeat.Interval < 0 || s.Heartbeat.Timeout < 0 || s.MaxHeaderBytes < 0 {
 		report(s, "", "server", "Negative limit", "Sizes, counts and durations must not be negative.")
 	}
 	if s.WriteDelay > time.Second {

@@ -233,7 +233,8 @@ func TestValidFull(t *testing.T) {
 		AllowedOrigins:   []string{"https://app.example.com"},
 		TrustedProxies:   []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32"), netip.MustParsePrefix("fd00::/8")},
 		HandshakeTimeout: 2 * time.Second,
-		SendQueue:        64,
+		SendQueue:        64 << 10,
+		SendTimeout:      3 * time.Second,
 		WriteDelay:       -1,
 		MaxHeaderBytes:   8 << 10,
 		Heartbeat:        Heartbeat{Interval: 15 * time.Second, Timeout: 5 * time.Second},
@@ -349,7 +350,7 @@ func TestValidEmpty(t *testing.T) {
 	want := &Config{
 		Server: Server{
 			Listen: "127.0.0.1:8080", Path: "/ws", MaxPayload: 64 << 10, HandshakeTimeout: 5 * time.Second,
-			SendQueue: 256, WriteDelay: 2 * time.Millisecond, MaxHeaderBytes: 16 << 10, Heartbeat: Heartbeat{Interval: 30 * time.Second, Timeout: 10 * time.Second},
+			SendQueue: 1 << 20, SendTimeout: 10 * time.Second, WriteDelay: 2 * time.Millisecond, MaxHeaderBytes: 16 << 10, Heartbeat: Heartbeat{Interval: 30 * time.Second, Timeout: 10 * time.Second},
 		},
 		Auth:     Auth{RejectWith: "close", FirstMessageTimeout: 5 * time.Second, OnExpiry: "close"},
 		Limits:   Limits{RoomsPerConnection: 100, CloseAfter: 10},
@@ -784,7 +785,7 @@ func TestGoDefaults(t *testing.T) {
 		!reflect.DeepEqual(c.Auth.JWT.Algorithms, []string{"HS256"}) {
 		t.Errorf("auth defaults: %+v %+v", c.Auth, c.Auth.JWT)
 	}
-	if c.Server.SendQueue != 256 || c.Server.Heartbeat.Timeout != 10*time.Second || c.Server.MaxHeaderBytes != 16<<10 || c.Server.TLS != nil {
+	if c.Server.SendQueue != 1<<20 || c.Server.SendTimeout != 10*time.Second || c.Server.Heartbeat.Timeout != 10*time.Second || c.Server.MaxHeaderBytes != 16<<10 || c.Server.TLS != nil {
 		t.Errorf("server defaults: %+v", c.Server)
 	}
 	if c.Auth.FirstMessageTimeout != 5*time.Second || c.Auth.OnExpiry != "close" || c.Auth.JWT.JWKSRefresh != 10*time.Minute {

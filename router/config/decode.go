@@ -43,7 +43,7 @@ var (
 		{Type: "test", LabelNames: []string{"name"}},
 	}}
 	serverSchema = &hcl.BodySchema{
-		Attributes: attrs("listen", "path", "max_payload", "allowed_origins", "trusted_proxies", "handshake_timeout", "send_queue", "write_delay", "max_header_bytes"),
+		Attributes: attrs("listen", "path", "max_payload", "allowed_origins", "trusted_proxies", "handshake_timeout", "send_queue", "send_timeout", "write_delay", "max_header_bytes"),
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "heartbeat"}, {Type: "tls"}},
 	}
 	metricsSchema = &hcl.BodySchema{Attributes: attrs("listen", "path")}
@@ -177,7 +177,8 @@ func (d *decoder) server(s *Server, b *hcl.Block) {
 		}
 	}
 	d.duration(c, s, "handshake_timeout", &s.HandshakeTimeout, true)
-	d.integer(c, s, "send_queue", &s.SendQueue, 1)
+	d.sendQueue(c, s)
+	d.duration(c, s, "send_timeout", &s.SendTimeout, true)
 	d.duration(c, s, "write_delay", &s.WriteDelay, false)
 	if _, set := c.Attributes["write_delay"]; set && s.WriteDelay == 0 {
 		s.WriteDelay = -1 // "0s" writes at once; zero would mean the default
@@ -586,6 +587,20 @@ func (d *decoder) size(c *hcl.BodyContent, obj any, name string, dst *int) {
 		d.errorf(obj, name, "Invalid size", fmt.Sprintf("%s must be at least 1 byte; remove the attribute to use its default.", name))
 	default:
 		*dst = n
+	}
+}
+
+// sendQueue decodes server.send_queue, a size. It used to be a number of
+// frames: a bare number is refused rather than read as bytes, which would
+// turn the old default of 256 frames into a 256-byte queue.
+func (d *decoder) sendQueue(c *hcl.BodyContent, s *Server) {
+	v, ok := d.value(c, s, "send_queue", cty.DynamicPseudoType)
+	switch {
+	case !ok:
+	case v.Type() == cty.Number:
+		d.errorf(s, "send_queue", "Invalid size", `send_queue is a size in bytes, no longer a number of frames; write a size such as send_queue = "1MiB" (the default), or remove the attribute.`)
+	default:
+		d.size(c, s, "send_queue", &s.SendQueue)
 	}
 }
 

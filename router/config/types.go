@@ -58,7 +58,13 @@ type Server struct {
 	// X-Forwarded-For names the client; empty trusts no one.
 	TrustedProxies   []netip.Prefix
 	HandshakeTimeout time.Duration // default 5s
-	SendQueue        int           // frames queued per connection before it counts as slow; default 256
+	// SendQueue is how many bytes may wait to be written to one
+	// connection (queued, or in a write the socket has not taken yet)
+	// before it counts as a slow consumer and is closed; default 1MiB.
+	SendQueue int
+	// SendTimeout is how long bytes may wait for a connection whose socket
+	// takes none of them before it counts as a slow consumer; default 10s.
+	SendTimeout time.Duration
 	// WriteDelay is how long a frame queued for an idle connection waits
 	// for more to share its write; default 2ms, negative writes at once.
 	WriteDelay     time.Duration

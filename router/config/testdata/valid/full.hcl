@@ -6,7 +6,8 @@ server {
   allowed_origins   = ["https://app.example.com"]
   trusted_proxies   = ["10.0.0.0/8", "192.0.2.1", "fd00::/8"]
   handshake_timeout = "2s"
-  send_queue        = 64
+  send_queue        = "64KiB"
+  send_timeout      = "3s"
   write_delay       = "0s"
   max_header_bytes  = "8KiB"
 
