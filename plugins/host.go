@@ -301,6 +301,9 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 		// Starting counts against initTimeout, not the call timeout;
 		// the meter is switched to the call timeout once init is done.
 		inst.meter = newMeter(g, initTimeout)
+		if inst.depth = mod.ExportedGlobal(depthExport); inst.depth == nil {
+			return fail(errors.New("BUG: injected depth global missing"))
+		}
 		inst.memory.meter = inst.meter
 		inst.meter.begin()
 		var starts []string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,7 +59,8 @@ type instance struct {
 	reserve   api.Function
 	stack     []uint64
 	desc      abi.Descriptor
-	meter     *meter // times calls (enforceStop)
+	meter     *meter     // times calls (enforceStop)
+	depth     api.Global // the injected $depth global (enforceStop)
 	memory    *limitedMemory
 	out       *lineLogger
 	cur       *MessageInput // the message being handled, for log attributes
@@ -221,6 +223,12 @@ func (p *Plugin) call(inst *instance, fn api.Function) (failureKind, error) {
 	}
 	if err == nil {
 		return 0, nil
+	}
+	if inst.depth != nil && int32(inst.depth.Get()) == depthOverflow {
+		return kindStack, fmt.Errorf("calls nested deeper than the stack budget: %w", err)
+	}
+	if strings.Contains(err.Error(), "stack overflow") { // wazero's own limit (enforceContext)
+		return kindStack, err
 	}
 	if inst.memory.refused {
 		return kindMemory, fmt.Errorf("memory limit (%d KiB) reached: %w", p.memory>>10, err)
