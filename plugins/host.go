@@ -27,8 +27,10 @@ import (
 // Defaults for zero fields of config.Plugin (the config decoder normally
 // fills them in already).
 const (
-	DefaultTimeout = 10 * time.Millisecond
-	DefaultMemory  = 16 << 20
+	DefaultTimeout         = 10 * time.Millisecond
+	DefaultMemory          = 16 << 20
+	DefaultBreakerFailures = 5
+	DefaultBreakerCooldown = 5 * time.Second
 )
 
 // HostOptions configures a Host. Zero values are the defaults.
@@ -152,6 +154,16 @@ func (h *Host) load(ctx context.Context, pc *config.Plugin) (_ *Plugin, err erro
 	}
 	if p.memory <= 0 {
 		p.memory = DefaultMemory
+	}
+	p.brk = breaker{threshold: int64(pc.Breaker.Failures), cooldown: pc.Breaker.Cooldown, log: p.log}
+	switch {
+	case p.brk.threshold < 0: // failures = -1: off
+		p.brk.threshold = 0
+	case p.brk.threshold == 0:
+		p.brk.threshold = DefaultBreakerFailures
+	}
+	if p.brk.cooldown <= 0 {
+		p.brk.cooldown = DefaultBreakerCooldown
 	}
 	pages := p.memory / 65536
 	if pages < 1 || pages > 65536 {

@@ -46,6 +46,7 @@ type Plugin struct {
 
 	failures [numKinds]atomic.Uint64
 	counters counters
+	brk      breaker
 }
 
 // instance is one module instance with everything a call needs, made once.
@@ -84,6 +85,9 @@ func (p *Plugin) HandleMessage(ctx context.Context, in *MessageInput) Verdict {
 	if !p.hasMessage {
 		return p.failed(nil, kindUnavailable, errors.New("the plugin has no message handler (switchboard_on_message)"), in)
 	}
+	if !p.brk.allow() {
+		return p.failed(nil, kindBreaker, nil, in)
+	}
 	inst, err := p.acquire(ctx)
 	if err != nil {
 		return p.failed(nil, kindUnavailable, err, in)
@@ -115,6 +119,7 @@ func (p *Plugin) HandleMessage(ctx context.Context, in *MessageInput) Verdict {
 		return p.failed(inst, kindMalformed, err, in)
 	}
 	p.release(inst)
+	p.brk.success()
 	return v
 }
 
@@ -132,6 +137,9 @@ func (p *Plugin) HandleConnect(ctx context.Context, in *ConnectInput) ConnectVer
 	req, err := ConnectRequest(in)
 	if err != nil {
 		return fail(nil, kindUnavailable, err)
+	}
+	if !p.brk.allow() {
+		return fail(nil, kindBreaker, nil)
 	}
 	inst, err := p.acquire(ctx)
 	if err != nil {
@@ -156,6 +164,7 @@ func (p *Plugin) HandleConnect(ctx context.Context, in *ConnectInput) ConnectVer
 		return fail(inst, kindMalformed, err)
 	}
 	p.release(inst)
+	p.brk.success()
 	return v
 }
 
@@ -252,6 +261,10 @@ func (p *Plugin) failed(inst *instance, kind failureKind, err error, in *Message
 
 func (p *Plugin) fail(inst *instance, kind failureKind, err error, attrs ...slog.Attr) {
 	p.failures[kind].Add(1)
+	if kind == kindBreaker {
+		return // not logged per call: the breaker logs when it opens and closes
+	}
+	p.brk.failure()
 	args := []any{slog.String("kind", kind.String()), slog.String("error", err.Error())}
 	for _, a := range attrs {
 		args = append(args, a)

@@ -28,6 +28,10 @@ type Stats struct {
 	Failures  Failures
 	// Counters are the plugin's own counters (sdk.Count, the "count" import).
 	Counters map[string]int64
+	// BreakerOpen reports that the circuit breaker refuses calls (open, or
+	// its probe call running); BreakerOpens counts the times it opened.
+	BreakerOpen  bool
+	BreakerOpens uint64
 }
 
 // Failures counts failed calls by kind. BreakerOpen counts calls refused
@@ -65,6 +69,7 @@ func (p *Plugin) Stats() Stats {
 		Stack: f[kindStack].Load(), BreakerOpen: f[kindBreaker].Load(),
 	}
 	s.Counters = p.counters.snapshot()
+	s.BreakerOpen, s.BreakerOpens = p.brk.isOpen(), p.brk.opens.Load()
 	return s
 }
 
