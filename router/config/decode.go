@@ -61,7 +61,7 @@ var (
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "breaker"}},
 	}
 	breakerSchema = &hcl.BodySchema{Attributes: attrs("failures", "cooldown")}
-	routeSchema  = &hcl.BodySchema{
+	routeSchema   = &hcl.BodySchema{
 		Attributes: attrs("action", "room", "rate", "burst", "user_rate", "user_burst", "plugins"),
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "schema"}, {Type: "deliver"}},
 	}
