@@ -312,7 +312,7 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 		}
 		// Starting counts against initTimeout, not the call timeout;
 		// the meter is switched to the call timeout once init is done.
-		inst.meter = newMeter(g, initTimeout)
+		inst.meter = newMeter(g, &p.closed, initTimeout)
 		if inst.depth = mod.ExportedGlobal(depthExport); inst.depth == nil {
 			return fail(errors.New("BUG: injected depth global missing"))
 		}
@@ -361,7 +361,7 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 	}
 	if inst.meter != nil {
 		inst.meter.end()
-		inst.meter = newMeter(inst.meter.stop, p.timeout)
+		inst.meter = newMeter(inst.meter.stop, &p.closed, p.timeout)
 		inst.memory.meter = inst.meter
 	}
 	inst.onMessage = mod.ExportedFunction(abi.ExportMessage)

@@ -217,6 +217,9 @@ func (p *Plugin) call(inst *instance, fn api.Function) (failureKind, error) {
 		inst.meter.begin()
 		err = fn.CallWithStack(inst.ctx, inst.stack)
 		if inst.meter.end() {
+			if p.closed.Load() {
+				return kindUnavailable, errors.New("stopped: the plugin is closing")
+			}
 			return kindTimeout, fmt.Errorf("ran for longer than the %v timeout", p.timeout)
 		}
 	case enforceContext:
@@ -232,6 +235,9 @@ func (p *Plugin) call(inst *instance, fn api.Function) (failureKind, error) {
 	}
 	if err == nil {
 		return 0, nil
+	}
+	if p.closed.Load() {
+		return kindUnavailable, fmt.Errorf("stopped: the plugin is closing: %w", err)
 	}
 	if inst.depth != nil && int32(inst.depth.Get()) == depthOverflow {
 		return kindStack, fmt.Errorf("calls nested deeper than the stack budget: %w", err)

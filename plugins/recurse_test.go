@@ -3,6 +3,7 @@ package plugins
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,32 +45,37 @@ func TestRecursionTimeout(t *testing.T) {
 	}
 }
 
-// TestRecursionYields: while a recursing guest runs, a garbage collection
-// (which stops the world) completes: the guest leaves native code at its
-// function entries. With one P, the collections finish before the call.
+// TestRecursionYields: while a recursing guest runs, garbage collections
+// (which stop the world) complete: the guest leaves native code at its
+// function entries. With one P, the collections finish while the call
+// (10^15 calls, an hour's timeout) runs; closing the host then stops it.
 func TestRecursionYields(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	h, _ := newHost(t, enforceStop)
-	p := load(t, h, "recurse", "testdata/recurse.wat", nil, func(pc *config.Plugin) { pc.Timeout = 3 * time.Second })
-	started, gcDone := make(chan struct{}), make(chan struct{})
+	p := load(t, h, "recurse", "testdata/recurse.wat", nil, func(pc *config.Plugin) { pc.Timeout = time.Hour })
+	var callEnded atomic.Bool
+	started, gcDone := make(chan struct{}), make(chan bool)
 	go func() {
-		defer close(gcDone)
 		<-started
-		for range 10 {
+		for range 3 {
 			runtime.GC()
 		}
+		gcDone <- callEnded.Load()
 	}()
 	callDone := make(chan Verdict, 1)
 	go func() {
 		close(started)
-		callDone <- p.HandleMessage(ctx, msg("mutual"))
+		v := p.HandleMessage(ctx, msg("endless"))
+		callEnded.Store(true)
+		callDone <- v
 	}()
-	select {
-	case <-gcDone:
-	case v := <-callDone:
-		t.Fatalf("the call ended (%+v) before 10 collections could run beside it", v)
+	if <-gcDone {
+		t.Fatal("the call ended before 3 collections could run beside it")
 	}
-	if got := <-callDone; got.Code != CodePluginError || p.Stats().Failures.Timeout != 1 {
+	if err := h.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-callDone; got.Code != CodePluginError || p.Stats().Failures.Unavailable != 1 {
 		t.Fatalf("got %+v, failures %+v", got, p.Stats().Failures)
 	}
 }
@@ -115,5 +121,23 @@ func TestRecursionOverflow(t *testing.T) {
 	// A fresh instance works.
 	if got := p.HandleMessage(ctx, msg("allow")); got.Action != Allow {
 		t.Fatalf("after the overflows: %+v", got)
+	}
+}
+
+// TestCloseStopsCalls: closing the host stops a running call at its next
+// yield instead of letting it run to its timeout (here an hour).
+func TestCloseStopsCalls(t *testing.T) {
+	h, _ := newHost(t, enforceStop)
+	p := load(t, h, "recurse", "testdata/recurse.wat", nil, func(pc *config.Plugin) { pc.Timeout = time.Hour })
+	done := make(chan Verdict, 1)
+	go func() { done <- p.HandleMessage(ctx, msg("endless")) }()
+	for p.Stats().Calls == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := h.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-done; got.Code != CodePluginError || p.Stats().Failures.Unavailable != 1 {
+		t.Fatalf("got %+v, failures %+v", got, p.Stats().Failures)
 	}
 }

@@ -4,6 +4,7 @@
 ;;
 ;;   "binary"   f(28), f(n) = f(n-1) + f(n-1): 2^28 calls, depth 28
 ;;   "mutual"   a(9): a calls b ten times, b calls a ten times: 10^9 calls
+;;   "endless"  a(15): 10^15 calls, for hours
 ;;   "overflow" g(0), g(n) = g(n+1) + 1: unbounded self-recursion
 ;;   "deep"     f(12) and a recursion 1000 deep: legitimate recursion, allowed
 ;;   "fail"     traps (unreachable): for the circuit breaker
@@ -81,6 +82,8 @@
       (then (drop (call $f (i32.const 28)))))
     (if (i32.eq (local.get $c) (i32.const 109)) ;; m
       (then (drop (call $a (i32.const 9)))))
+    (if (i32.eq (local.get $c) (i32.const 101)) ;; e
+      (then (drop (call $a (i32.const 15)))))
     (if (i32.eq (local.get $c) (i32.const 111)) ;; o
       (then (drop (call $g (i32.const 0)))))
     (if (i32.eq (local.get $c) (i32.const 100)) ;; d
