@@ -212,7 +212,7 @@ func injectStop(bin []byte) (*injected, error) {
 		case t.results == 0:
 			fns[i].block = []byte{0x40}
 		case t.results == 1:
-			fns[i].block = t.resultVec[1:] // past the count (1)
+			fns[i].block = t.resultTypes
 		case t.params == 0:
 			fns[i].block = appendI32(nil, int32(ti))
 		default:
@@ -383,9 +383,10 @@ func countImports(p []byte) (globals uint32, memory bool, err error) {
 
 // funcType is what injectStop needs of a function type.
 type funcType struct {
-	params    uint32
-	results   uint32
-	resultVec []byte // the results as encoded: count, value types
+	params      uint32
+	results     uint32
+	resultVec   []byte // the results as encoded: count, value types
+	resultTypes []byte // the value types alone
 }
 
 // funcInfo is what injectBody needs of a defined function.
@@ -408,11 +409,13 @@ func parseTypes(p []byte) ([]funcType, error) {
 			t.params++
 		}
 		start := r.i
-		for k := r.u32(); k > 0 && r.err == nil; k-- {
+		k := r.u32()
+		vals := r.i
+		for ; k > 0 && r.err == nil; k-- {
 			r.valtype()
 			t.results++
 		}
-		t.resultVec = r.b[start:r.i]
+		t.resultVec, t.resultTypes = r.b[start:r.i], r.b[vals:r.i]
 		types = append(types, t)
 	}
 	if r.err != nil {

@@ -72,6 +72,17 @@
     (if (i32.eqz (local.get $n)) (then (br 1 (i32.const 0))))
     (i32.add (call $down (i32.sub (local.get $n) (i32.const 1))) (i32.const 1)))
 
+  ;; $pair recurses n deep and returns (n, 1): with two results and a
+  ;; param, the block wrapping its body needs a type of its own.
+  (func $pair (param $n i32) (result i32 i32)
+    (local $a i32) (local $b i32)
+    (if (i32.eqz (local.get $n)) (then (return (i32.const 0) (i32.const 1))))
+    (call $pair (i32.sub (local.get $n) (i32.const 1)))
+    (local.set $b)
+    (local.set $a)
+    (i32.add (local.get $a) (i32.const 1))
+    (local.get $b))
+
   ;; The route's first byte chooses (see above).
   (func (export "switchboard_on_message") (param $inLen i32) (result i64)
     (local $route i32) (local $c i32)
@@ -92,7 +103,19 @@
         ;; many times, so that a depth leaked on some exit would add up
         (if (i32.ne (call $down (i32.const 1000)) (i32.const 1000)) (then unreachable))
         (if (i32.ne (call $down (i32.const 1000)) (i32.const 1000)) (then unreachable))
-        (if (i32.ne (call $down (i32.const 1000)) (i32.const 1000)) (then unreachable))))
+        (if (i32.ne (call $down (i32.const 1000)) (i32.const 1000)) (then unreachable))
+        i32.const 500
+        call $pair
+        i32.const 1
+        i32.ne
+        if
+          unreachable
+        end
+        i32.const 500
+        i32.ne
+        if
+          unreachable
+        end))
     (if (i32.eq (local.get $c) (i32.const 102)) ;; f
       (then unreachable))
     (i64.const 0))
