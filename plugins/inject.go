@@ -425,9 +425,16 @@ func parseTypes(p []byte) ([]funcType, error) {
 }
 
 // timeCost is what a function entry takes from the time budget: one unit
-// per started 256 bytes of code, so that the straight-line code run between
-// two yields is bounded too (yieldEvery*256 bytes of code at most).
-func timeCost(bodyLen int) int32 { return int32(min(1+bodyLen/256, yieldEvery)) }
+// per started timeCodeBytes of code, so that the straight-line code run
+// between two yields is bounded too (yieldEvery*timeCodeBytes bytes of code
+// at most, plus one leaf call per call site).
+func timeCost(bodyLen int) int32 { return int32(min(1+bodyLen/timeCodeBytes, yieldEvery)) }
+
+// timeCodeBytes: a function entry costs one unit per this many bytes of its
+// code. Large enough that entries of typical functions cost one unit (each
+// extra unit brings the next exit to Go closer, ~0.3 µs each); small enough
+// that 1000 units run at most ~1 MB of straight-line code.
+const timeCodeBytes = 1024
 
 // frameCost is what a function's frame takes from the stack budget: one unit
 // per 64 bytes of the frame wazero may give it, estimated from its code.
@@ -499,7 +506,10 @@ var errCatches = errors.New("the function has try_table")
 
 // injectBody rewrites one function body (see injectStop). With restore, it
 // resets $depth after every end and loop header, for functions that catch
-// exceptions; without, it fails with errCatches on a try_table.
+// exceptions; without, it fails with errCatches on a try_table. A leaf (a
+// function without calls) gets only its loop checks: it cannot make a path
+// longer than its loops and code allow, nor nest, so its entry needs no check
+// and its one frame on top of the others no budget.
 func (c *code) injectBody(out, b []byte, fn funcInfo, restore bool) ([]byte, error) {
 	r := reader{b: b}
 	groups := r.u32()
@@ -515,9 +525,35 @@ func (c *code) injectBody(out, b []byte, fn funcInfo, restore bool) ([]byte, err
 	if locals >= 1<<31 {
 		return nil, errors.New("too many locals")
 	}
+	code := r.i
+	leaf := true
+	for r.i < len(r.b) && leaf {
+		op, err := r.instr()
+		if err != nil {
+			return nil, err
+		}
+		leaf = op < 0x10 || op > 0x13 // call, call_indirect, return_call, return_call_indirect
+	}
+	if leaf {
+		out = append(out, b[:code]...)
+		r.i = code
+		for r.i < len(r.b) {
+			start := r.i
+			op, err := r.instr()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, b[start:r.i]...)
+			if op == 0x03 { // loop
+				out = append(out, c.loop...)
+			}
+		}
+		return out, nil
+	}
+
 	saved := uint32(locals)
 	out = appendU32(out, groups+1)
-	out = append(out, b[first:r.i]...)
+	out = append(out, b[first:code]...)
 	out = append(out, 0x01, 0x7f) // $saved: i32
 
 	cost := frameCost(len(b))
@@ -545,96 +581,101 @@ func (c *code) injectBody(out, b []byte, fn funcInfo, restore bool) ([]byte, err
 	out = append(out, 0x02)
 	out = append(out, fn.block...)
 
+	r.i = code
 	for r.i < len(r.b) {
 		start := r.i
-		op := r.byte()
-		switch {
-		case op == 0x03: // loop
-			r.blocktype()
-			out = append(out, b[start:r.i]...)
-			out = append(out, c.loop...)
-			out = append(out, reset...)
-			continue
-		case op == 0x0b: // end
-			out = append(out, op)
-			out = append(out, reset...)
-			continue
-		case op == 0x0f: // return
+		op, err := r.instr()
+		if err != nil {
+			return nil, err
+		}
+		switch op {
+		case 0x0f, 0x12, 0x13: // return, return_call, return_call_indirect
 			out = append(out, exit...)
-		case op == 0x12 || op == 0x13: // return_call, return_call_indirect
-			out = append(out, exit...)
-			r.u32()
-			if op == 0x13 {
-				r.u32()
-			}
-		case op == 0x02 || op == 0x04: // block, if
-			r.blocktype()
-		case op <= 0x01 || op == 0x05 || op == 0x0a || op == 0x1a || op == 0x1b || op == 0xd1:
-		case op >= 0x45 && op <= 0xc4: // numeric, sign extension
-		case op == 0x0c || op == 0x0d || op == 0x10 || op == 0x08 || op == 0xd2 ||
-			op >= 0x20 && op <= 0x26 || op == 0x3f || op == 0x40:
-			r.u32()
-		case op == 0x11: // call_indirect
-			r.u32()
-			r.u32()
-		case op == 0x0e: // br_table
-			for k := r.u32(); k > 0 && r.err == nil; k-- {
-				r.u32()
-			}
-			r.u32()
-		case op == 0x1c: // select t*
-			for k := r.u32(); k > 0 && r.err == nil; k-- {
-				r.valtype()
-			}
-		case op == 0x1f: // try_table
+		case 0x1f: // try_table
 			if !restore {
 				return nil, errCatches
 			}
-			r.blocktype()
-			for k := r.u32(); k > 0 && r.err == nil; k-- {
-				switch r.byte() {
-				case 0x00, 0x01:
-					r.u32()
-					r.u32()
-				default:
-					r.u32()
-				}
-			}
-		case op >= 0x28 && op <= 0x3e: // loads and stores: memarg
-			if align := r.u32(); align&0x40 != 0 {
-				r.u32() // memory index
-			}
-			r.leb()
-		case op == 0x41 || op == 0x42:
-			r.leb()
-		case op == 0x43:
-			r.bytes(4)
-		case op == 0x44:
-			r.bytes(8)
-		case op == 0xd0: // ref.null
-			r.valtype()
-		case op == 0xfc:
-			switch sub := r.u32(); {
-			case sub <= 7:
-			case sub == 8 || sub == 10 || sub == 12 || sub == 14:
-				r.u32()
-				r.u32()
-			case sub <= 17:
-				r.u32()
-			default:
-				return nil, fmt.Errorf("unsupported instruction 0xfc %d", sub)
-			}
-		default:
-			return nil, fmt.Errorf("unsupported instruction %#x", op)
-		}
-		if r.err != nil {
-			return nil, errors.New("truncated instruction")
 		}
 		out = append(out, b[start:r.i]...)
+		switch op {
+		case 0x03: // loop
+			out = append(out, c.loop...)
+			out = append(out, reset...)
+		case 0x0b: // end
+			out = append(out, reset...)
+		}
 	}
 	// The body's own end closed the wrapper block.
 	out = append(out, exit...)
 	return append(out, 0x0b), nil
+}
+
+// instr reads one instruction with its immediates and returns its opcode;
+// it fails for instructions injectStop does not know.
+func (r *reader) instr() (byte, error) {
+	op := r.byte()
+	switch {
+	case op == 0x02 || op == 0x03 || op == 0x04: // block, loop, if
+		r.blocktype()
+	case op <= 0x01 || op == 0x05 || op == 0x0b || op == 0x0f || op == 0x0a || op == 0x1a || op == 0x1b || op == 0xd1:
+	case op >= 0x45 && op <= 0xc4: // numeric, sign extension
+	case op == 0x0c || op == 0x0d || op == 0x10 || op == 0x12 || op == 0x08 || op == 0xd2 ||
+		op >= 0x20 && op <= 0x26 || op == 0x3f || op == 0x40:
+		r.u32()
+	case op == 0x11 || op == 0x13: // call_indirect, return_call_indirect
+		r.u32()
+		r.u32()
+	case op == 0x0e: // br_table
+		for k := r.u32(); k > 0 && r.err == nil; k-- {
+			r.u32()
+		}
+		r.u32()
+	case op == 0x1c: // select t*
+		for k := r.u32(); k > 0 && r.err == nil; k-- {
+			r.valtype()
+		}
+	case op == 0x1f: // try_table
+		r.blocktype()
+		for k := r.u32(); k > 0 && r.err == nil; k-- {
+			switch r.byte() {
+			case 0x00, 0x01:
+				r.u32()
+				r.u32()
+			default:
+				r.u32()
+			}
+		}
+	case op >= 0x28 && op <= 0x3e: // loads and stores: memarg
+		if align := r.u32(); align&0x40 != 0 {
+			r.u32() // memory index
+		}
+		r.leb()
+	case op == 0x41 || op == 0x42:
+		r.leb()
+	case op == 0x43:
+		r.bytes(4)
+	case op == 0x44:
+		r.bytes(8)
+	case op == 0xd0: // ref.null
+		r.valtype()
+	case op == 0xfc:
+		switch sub := r.u32(); {
+		case sub <= 7:
+		case sub == 8 || sub == 10 || sub == 12 || sub == 14:
+			r.u32()
+			r.u32()
+		case sub <= 17:
+			r.u32()
+		default:
+			return 0, fmt.Errorf("unsupported instruction 0xfc %d", sub)
+		}
+	default:
+		return 0, fmt.Errorf("unsupported instruction %#x", op)
+	}
+	if r.err != nil {
+		return 0, errors.New("truncated instruction")
+	}
+	return op, nil
 }
 
 // reader decodes the binary format; the first error sticks.

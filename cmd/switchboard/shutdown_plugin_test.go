@@ -53,7 +53,7 @@ route "endless" {
 	var logs bytes.Buffer
 	sc := bufio.NewScanner(stderr)
 	var url string
-	for sc.Scan() && url == "" {
+	for url == "" && sc.Scan() {
 		logs.WriteString(sc.Text() + "\n")
 		if m := regexp.MustCompile(`url=(\S+)`).FindStringSubmatch(sc.Text()); m != nil {
 			url = m[1]
