@@ -330,5 +330,26 @@ func (p *Plugin) close(ctx context.Context) error {
 	close(p.done)
 	p.mu.Unlock()
 	p.refills.Wait()
+	p.waitCalls(ctx)
 	return p.rt.Close(ctx) // closes every instance
+}
+
+// waitCalls waits until no call is running, or ctx ends: closing the
+// runtime under a running call is a data race in wazero. With closed set,
+// metered calls stop at their next yield (microseconds); each then returns
+// its instance to the pool or retires it.
+func (p *Plugin) waitCalls(ctx context.Context) {
+	for {
+		p.mu.Lock()
+		busy := len(p.live) - len(p.idle)
+		p.mu.Unlock()
+		if busy <= 0 {
+			return
+		}
+		select {
+		case <-time.After(time.Millisecond):
+		case <-ctx.Done():
+			return
+		}
+	}
 }
