@@ -2,7 +2,8 @@
 // compiles each plugin once, keeps a bounded pool of pre-initialized
 // instances per plugin, calls the guest once per message through the ABI
 // described in ABI.md, and enforces each plugin's limits (timeout, memory,
-// on_error).
+// a stack budget, on_error, a circuit breaker) whatever the guest's
+// control flow.
 //
 // A Host is built per loaded config and owns the runtimes:
 //
@@ -13,8 +14,10 @@
 //	v := p.HandleMessage(ctx, &plugins.MessageInput{Envelope: env, Route: "send_message", UserID: "u1"})
 //
 // A failing plugin never fails the server: traps, timeouts, memory faults,
-// exits and malformed results become a Verdict per the plugin's on_error,
-// and the broken instance is replaced in the background.
+// stack overflows, exits and malformed results become a Verdict per the
+// plugin's on_error, and the broken instance is replaced in the background.
+// After consecutive failures the plugin's breaker opens and calls fail at
+// once until a probe call succeeds.
 //
 // Native Go policies implement the same Policy and ConnectPolicy interfaces
 // as a wasm Plugin (see MessageFunc and ConnectFunc).

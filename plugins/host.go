@@ -27,8 +27,10 @@ import (
 // Defaults for zero fields of config.Plugin (the config decoder normally
 // fills them in already).
 const (
-	DefaultTimeout = 10 * time.Millisecond
-	DefaultMemory  = 16 << 20
+	DefaultTimeout         = 10 * time.Millisecond
+	DefaultMemory          = 16 << 20
+	DefaultBreakerFailures = 5
+	DefaultBreakerCooldown = 5 * time.Second
 )
 
 // HostOptions configures a Host. Zero values are the defaults.
@@ -152,6 +154,16 @@ func (h *Host) load(ctx context.Context, pc *config.Plugin) (_ *Plugin, err erro
 	}
 	if p.memory <= 0 {
 		p.memory = DefaultMemory
+	}
+	p.brk = breaker{threshold: int64(pc.Breaker.Failures), cooldown: pc.Breaker.Cooldown, log: p.log}
+	switch {
+	case p.brk.threshold < 0: // failures = -1: off
+		p.brk.threshold = 0
+	case p.brk.threshold == 0:
+		p.brk.threshold = DefaultBreakerFailures
+	}
+	if p.brk.cooldown <= 0 {
+		p.brk.cooldown = DefaultBreakerCooldown
 	}
 	pages := p.memory / 65536
 	if pages < 1 || pages > 65536 {
@@ -300,7 +312,10 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 		}
 		// Starting counts against initTimeout, not the call timeout;
 		// the meter is switched to the call timeout once init is done.
-		inst.meter = newMeter(g, initTimeout)
+		inst.meter = newMeter(g, &p.closed, initTimeout)
+		if inst.depth = mod.ExportedGlobal(depthExport); inst.depth == nil {
+			return fail(errors.New("BUG: injected depth global missing"))
+		}
 		inst.memory.meter = inst.meter
 		inst.meter.begin()
 		var starts []string
@@ -346,7 +361,7 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 	}
 	if inst.meter != nil {
 		inst.meter.end()
-		inst.meter = newMeter(inst.meter.stop, p.timeout)
+		inst.meter = newMeter(inst.meter.stop, &p.closed, p.timeout)
 		inst.memory.meter = inst.meter
 	}
 	inst.onMessage = mod.ExportedFunction(abi.ExportMessage)

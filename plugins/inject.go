@@ -15,6 +15,19 @@ const stopExport = "__switchboard_stop"
 // answer the guest's yields.
 const startExport = "__switchboard_start"
 
+// depthExport is the mutable i32 global holding the stack budget left (see
+// injectStop); the guest sets it to depthOverflow before it traps for a
+// stack overflow, so the host can tell that trap from others.
+const depthExport = "__switchboard_depth"
+
+// stackBudget is the stack a call may use, in units of frameCost: 1<<16
+// units bound wazero's stack to a few MiB per call (see docs/RATIONALE.md,
+// "Every guest is bounded"), against its own limit of 400 MB.
+const stackBudget = 1 << 16
+
+// depthOverflow is the value of the depth global after a stack overflow.
+const depthOverflow = -1
+
 // injected is a rewritten module.
 type injected struct {
 	bin []byte
@@ -26,11 +39,12 @@ type injected struct {
 }
 
 // injectStop rewrites a WebAssembly binary so that the host can meter and
-// stop a call, and so that a call never holds up the Go scheduler. Every
-// loop header gets:
+// stop a call, so that a call never holds up the Go scheduler, and so that
+// a call's stack is bounded. Every loop header and every function entry
+// gets a time check:
 //
-//	global.get $budget  i32.eqz
-//	if                               ;; every yieldEvery iterations:
+//	global.get $budget  i32.const 1  i32.lt_s
+//	if                               ;; every yieldEvery units:
 //	  i32.const 1  global.set $stop  ;; "this is a yield"
 //	  block
 //	    i32.const 1  memory.grow     ;; exit to Go: the host's yield hook
@@ -39,10 +53,11 @@ type injected struct {
 //	  global.get $stop  if unreachable end
 //	  i32.const yieldEvery  global.set $budget
 //	end
-//	global.get $budget  i32.const 1  i32.sub  global.set $budget
+//	global.get $budget  i32.const cost  i32.sub  global.set $budget
 //
-// Anything that runs forever does so in a loop (unbounded recursion ends in
-// a stack overflow). memory.grow reaches the instance's allocator
+// where cost is 1 for a loop iteration and timeCost for a function entry.
+// Anything that runs long either loops or makes calls, so it passes checks.
+// memory.grow reaches the instance's allocator
 // (limitedMemory.Reallocate), which sees $stop set, refuses the page (the
 // yield never grows memory), accounts the time since the previous yield
 // (meter.yield) and clears $stop unless the call is over its timeout, in
@@ -56,17 +71,33 @@ type injected struct {
 // goroutine of the server. memory.grow is the cheapest exit available
 // without adding an import (which would renumber every function).
 //
+// Every function also takes frameCost units from the $depth global at
+// entry and gives them back at every exit; the body is wrapped in a block,
+// so that a branch to the function's label (and a catch clause that
+// returns) leaves through the one exit at its end; return and tail calls
+// get the exit before them:
+//
+//	global.get $depth  local.tee $saved  i32.const cost  i32.lt_s
+//	if  i32.const -1  global.set $depth  unreachable  end  ;; overflow
+//	local.get $saved  i32.const cost  i32.sub  global.set $depth
+//	block (result ...)  body  end
+//	local.get $saved  global.set $depth
+//
+// $saved is a new local. An exception caught within a function skips the
+// exits of the frames it unwound, so functions with try_table also reset
+// $depth to their own value after every end and loop header.
+//
 // The allocator is reached only while the memory is below its maximum, so
 // a declared maximum is removed (and returned, for the host to enforce),
 // leaving wazero's 4 GiB. Guest code must not run before the host holds
 // the $stop global, so a start function becomes an export for the host to
 // call after instantiation.
 //
-// The new globals are appended, so no existing index changes. DWARF
-// sections are dropped: their code offsets would be wrong. It returns an
-// error for modules without a memory and for instructions it does not know
-// (SIMD, threads, legacy exceptions); the caller then falls back to
-// wazero's own mechanism.
+// The new globals, types and locals are appended, so no existing index
+// changes. DWARF sections are dropped: their code offsets would be wrong.
+// It returns an error for modules without a memory and for instructions or
+// types it does not know (SIMD, threads, legacy exceptions, GC types); the
+// caller then falls back to wazero's own mechanism.
 func injectStop(bin []byte) (*injected, error) {
 	if len(bin) < 8 || string(bin[:4]) != "\x00asm" {
 		return nil, errors.New("not a WebAssembly binary")
@@ -95,8 +126,23 @@ func injectStop(bin []byte) (*injected, error) {
 	res := &injected{}
 	hasMemory := false
 	var startFunc uint32
+	var types []funcType
+	var funcs []uint32 // type index of each defined function
 	for i, s := range secs {
 		switch s.id {
+		case secType:
+			var err error
+			if types, err = parseTypes(s.payload); err != nil {
+				return nil, err
+			}
+		case secFunction:
+			r := reader{b: s.payload}
+			for n := r.u32(); n > 0 && r.err == nil; n-- {
+				funcs = append(funcs, r.u32())
+			}
+			if r.err != nil {
+				return nil, errors.New("malformed function section")
+			}
 		case secMemory:
 			payload, maxPages, err := unlimitMemory(s.payload)
 			if err != nil {
@@ -128,20 +174,57 @@ func injectStop(bin []byte) (*injected, error) {
 	if !hasMemory {
 		return nil, errors.New("the module has no memory")
 	}
-	budgetIdx := stopIdx + 1
+	budgetIdx, depthIdx := stopIdx+1, stopIdx+2
 	globalEntry := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b} // $stop: mut i32 = i32.const 0
 	globalEntry = append(globalEntry, 0x7f, 0x01, 0x41)
 	globalEntry = appendI32(globalEntry, yieldEvery)
-	globalEntry = append(globalEntry, 0x0b) // $budget: mut i32 = yieldEvery
+	globalEntry = append(globalEntry, 0x0b, 0x7f, 0x01, 0x41) // $budget: mut i32 = yieldEvery
+	globalEntry = appendI32(globalEntry, stackBudget)
+	globalEntry = append(globalEntry, 0x0b) // $depth: mut i32 = stackBudget
+	const newGlobals = 3
 	exportEntry := appendName(nil, stopExport)
 	exportEntry = append(exportEntry, 0x03) // global
 	exportEntry = appendU32(exportEntry, stopIdx)
-	exports := uint32(1)
+	exportEntry = appendName(exportEntry, depthExport)
+	exportEntry = append(exportEntry, 0x03)
+	exportEntry = appendU32(exportEntry, depthIdx)
+	exports := uint32(2)
 	if res.start {
 		exportEntry = appendName(exportEntry, startExport)
 		exportEntry = append(exportEntry, 0x00) // func
 		exportEntry = appendU32(exportEntry, startFunc)
 		exports++
+	}
+
+	// Each function body is wrapped in a block of the function's results
+	// and no params; more than one result needs a type of its own.
+	fns := make([]funcInfo, len(funcs))
+	var newTypes []byte
+	var nNewTypes uint32
+	added := map[string]uint32{}
+	for i, ti := range funcs {
+		if int(ti) >= len(types) {
+			return nil, fmt.Errorf("function %d has an unknown type %d", i, ti)
+		}
+		t := types[ti]
+		fns[i].params = t.params
+		switch {
+		case t.results == 0:
+			fns[i].block = []byte{0x40}
+		case t.results == 1:
+			fns[i].block = t.resultTypes
+		case t.params == 0:
+			fns[i].block = appendI32(nil, int32(ti))
+		default:
+			idx, ok := added[string(t.resultVec)]
+			if !ok {
+				idx = uint32(len(types)) + nNewTypes
+				added[string(t.resultVec)] = idx
+				newTypes = append(append(newTypes, 0x60, 0x00), t.resultVec...)
+				nNewTypes++
+			}
+			fns[i].block = appendI32(nil, int32(idx))
+		}
 	}
 
 	out := append([]byte(nil), bin[:8]...)
@@ -156,7 +239,7 @@ func injectStop(bin []byte) (*injected, error) {
 		// their place when the module has none.
 		if s.id != secCustom {
 			if !haveGlobal && order(s.id) > order(secGlobal) {
-				emit(secGlobal, append([]byte{2}, globalEntry...))
+				emit(secGlobal, append([]byte{newGlobals}, globalEntry...))
 				haveGlobal = true
 			}
 			if !haveExport && order(s.id) > order(secExport) {
@@ -171,15 +254,17 @@ func injectStop(bin []byte) (*injected, error) {
 				continue
 			}
 			emit(s.id, s.payload)
+		case secType:
+			emit(s.id, appendVecEntries(s.payload, nNewTypes, newTypes))
 		case secGlobal:
-			emit(s.id, appendVecEntries(s.payload, 2, globalEntry))
+			emit(s.id, appendVecEntries(s.payload, newGlobals, globalEntry))
 			haveGlobal = true
 		case secExport:
 			emit(s.id, appendVecEntries(s.payload, exports, exportEntry))
 			haveExport = true
 		case secStart: // exported instead
 		case secCode:
-			code, err := injectCode(s.payload, stopIdx, budgetIdx)
+			code, err := injectCode(s.payload, fns, stopIdx, budgetIdx, depthIdx)
 			if err != nil {
 				return nil, err
 			}
@@ -189,7 +274,7 @@ func injectStop(bin []byte) (*injected, error) {
 		}
 	}
 	if !haveGlobal {
-		emit(secGlobal, append([]byte{2}, globalEntry...))
+		emit(secGlobal, append([]byte{newGlobals}, globalEntry...))
 	}
 	if !haveExport {
 		emit(secExport, append(appendU32(nil, exports), exportEntry...))
@@ -205,7 +290,9 @@ const yieldEvery = 1000
 
 const (
 	secCustom    = 0
+	secType      = 1
 	secImport    = 2
+	secFunction  = 3
 	secMemory    = 5
 	secGlobal    = 6
 	secExport    = 7
@@ -294,12 +381,76 @@ func countImports(p []byte) (globals uint32, memory bool, err error) {
 	return globals, memory, nil
 }
 
-func injectCode(p []byte, stopIdx, budgetIdx uint32) ([]byte, error) {
+// funcType is what injectStop needs of a function type.
+type funcType struct {
+	params      uint32
+	results     uint32
+	resultVec   []byte // the results as encoded: count, value types
+	resultTypes []byte // the value types alone
+}
+
+// funcInfo is what injectBody needs of a defined function.
+type funcInfo struct {
+	params uint32
+	block  []byte // the block type of the body's wrapper
+}
+
+func parseTypes(p []byte) ([]funcType, error) {
+	r := reader{b: p}
+	n := r.u32()
+	types := make([]funcType, 0, min(n, 1<<16))
+	for ; n > 0 && r.err == nil; n-- {
+		if form := r.byte(); form != 0x60 {
+			return nil, fmt.Errorf("unsupported type form %#x (GC types)", form)
+		}
+		var t funcType
+		for k := r.u32(); k > 0 && r.err == nil; k-- {
+			r.valtype()
+			t.params++
+		}
+		start := r.i
+		k := r.u32()
+		vals := r.i
+		for ; k > 0 && r.err == nil; k-- {
+			r.valtype()
+			t.results++
+		}
+		t.resultVec, t.resultTypes = r.b[start:r.i], r.b[vals:r.i]
+		types = append(types, t)
+	}
+	if r.err != nil {
+		return nil, errors.New("malformed type section")
+	}
+	return types, nil
+}
+
+// timeCost is what a function entry takes from the time budget: one unit
+// per started timeCodeBytes of code, so that the straight-line code run
+// between two yields is bounded too (yieldEvery*timeCodeBytes bytes of code
+// at most, plus one leaf call per call site).
+func timeCost(bodyLen int) int32 { return int32(min(1+bodyLen/timeCodeBytes, yieldEvery)) }
+
+// timeCodeBytes: a function entry costs one unit per this many bytes of its
+// code. Large enough that entries of typical functions cost one unit (each
+// extra unit brings the next exit to Go closer, ~0.3 µs each); small enough
+// that 1000 units run at most ~1 MB of straight-line code.
+const timeCodeBytes = 1024
+
+// frameCost is what a function's frame takes from the stack budget: one unit
+// per 64 bytes of the frame wazero may give it, estimated from its code.
+func frameCost(bodyLen int) int32 { return int32(min(1+bodyLen/frameCodeBytes, stackBudget)) }
+
+// frameCodeBytes is how many bytes of code cost one unit of stack budget
+// (see docs/RATIONALE.md, "Every guest is bounded", for the measurement).
+const frameCodeBytes = 8
+
+// yieldCheck returns the time check (see injectStop) taking cost units.
+func yieldCheck(stopIdx, budgetIdx uint32, cost int32) []byte {
 	getBudget := appendU32([]byte{0x23}, budgetIdx)
 	setBudget := appendU32([]byte{0x24}, budgetIdx)
 	var check []byte
 	check = append(check, getBudget...)
-	check = append(check, 0x45, 0x04, 0x40)                     // i32.eqz if
+	check = append(check, 0x41, 0x01, 0x48, 0x04, 0x40)         // i32.const 1 i32.lt_s if
 	check = appendU32(append(check, 0x41, 0x01, 0x24), stopIdx) // i32.const 1 global.set $stop
 	check = append(check, 0x02, 0x40, 0x41, 0x01, 0x40, 0x00)   // block i32.const 1 memory.grow
 	check = append(check, 0x0d, 0x00, 0x0b)                     // br_if 0 end (see injectStop)
@@ -309,12 +460,26 @@ func injectCode(p []byte, stopIdx, budgetIdx uint32) ([]byte, error) {
 	check = append(check, setBudget...)
 	check = append(check, 0x0b) // end
 	check = append(check, getBudget...)
-	check = append(check, 0x41, 0x01, 0x6b) // i32.const 1 i32.sub
-	check = append(check, setBudget...)
+	check = appendI32(append(check, 0x41), cost)
+	check = append(check, 0x6b) // i32.sub
+	return append(check, setBudget...)
+}
 
+// code holds the injected sequences shared by all functions.
+type code struct {
+	stopIdx, budgetIdx, depthIdx uint32
+	loop                         []byte // the loop header's check
+}
+
+func injectCode(p []byte, fns []funcInfo, stopIdx, budgetIdx, depthIdx uint32) ([]byte, error) {
+	c := &code{stopIdx: stopIdx, budgetIdx: budgetIdx, depthIdx: depthIdx}
+	c.loop = yieldCheck(stopIdx, budgetIdx, 1)
 	r := reader{b: p}
 	n := r.u32()
-	out := appendU32(make([]byte, 0, len(p)+len(p)/8), n)
+	if int(n) != len(fns) {
+		return nil, fmt.Errorf("%d function bodies for %d functions", n, len(fns))
+	}
+	out := appendU32(make([]byte, 0, len(p)+len(p)/4+int(n)*64), n)
 	var body []byte
 	for fn := uint32(0); fn < n; fn++ {
 		size := r.u32()
@@ -322,9 +487,12 @@ func injectCode(p []byte, stopIdx, budgetIdx uint32) ([]byte, error) {
 		if r.err != nil {
 			return nil, errors.New("malformed code section")
 		}
-		body = body[:0]
 		var err error
-		if body, err = injectBody(body, b, check); err != nil {
+		body, err = c.injectBody(body[:0], b, fns[fn], false)
+		if errors.Is(err, errCatches) {
+			body, err = c.injectBody(body[:0], b, fns[fn], true)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("function %d of the code section: %w", fn, err)
 		}
 		out = appendU32(out, uint32(len(body)))
@@ -333,88 +501,181 @@ func injectCode(p []byte, stopIdx, budgetIdx uint32) ([]byte, error) {
 	return out, nil
 }
 
-func injectBody(out, b, check []byte) ([]byte, error) {
+// errCatches makes injectCode redo a function that catches exceptions.
+var errCatches = errors.New("the function has try_table")
+
+// injectBody rewrites one function body (see injectStop). With restore, it
+// resets $depth after every end and loop header, for functions that catch
+// exceptions; without, it fails with errCatches on a try_table. A leaf (a
+// function without calls) gets only its loop checks: it cannot make a path
+// longer than its loops and code allow, nor nest, so its entry needs no check
+// and its one frame on top of the others no budget.
+func (c *code) injectBody(out, b []byte, fn funcInfo, restore bool) ([]byte, error) {
 	r := reader{b: b}
-	for n := r.u32(); n > 0 && r.err == nil; n-- { // locals
-		r.u32()
+	groups := r.u32()
+	first := r.i // the first local group
+	locals := uint64(fn.params)
+	for n := groups; n > 0 && r.err == nil; n-- {
+		locals += uint64(r.u32())
 		r.valtype()
 	}
 	if r.err != nil {
 		return nil, errors.New("malformed locals")
 	}
-	out = append(out, b[:r.i]...)
+	if locals >= 1<<31 {
+		return nil, errors.New("too many locals")
+	}
+	code := r.i
+	leaf := true
+	for r.i < len(r.b) && leaf {
+		op, err := r.instr()
+		if err != nil {
+			return nil, err
+		}
+		leaf = op < 0x10 || op > 0x13 // call, call_indirect, return_call, return_call_indirect
+	}
+	if leaf {
+		out = append(out, b[:code]...)
+		r.i = code
+		for r.i < len(r.b) {
+			start := r.i
+			op, err := r.instr()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, b[start:r.i]...)
+			if op == 0x03 { // loop
+				out = append(out, c.loop...)
+			}
+		}
+		return out, nil
+	}
+
+	saved := uint32(locals)
+	out = appendU32(out, groups+1)
+	out = append(out, b[first:code]...)
+	out = append(out, 0x01, 0x7f) // $saved: i32
+
+	cost := frameCost(len(b))
+	getSaved := appendU32([]byte{0x20}, saved)
+	setDepth := appendU32([]byte{0x24}, c.depthIdx)
+	exit := append(append([]byte(nil), getSaved...), setDepth...)
+	var reset []byte // $depth = $saved - cost
+	if restore {
+		reset = appendI32(append(append(reset, getSaved...), 0x41), cost)
+		reset = append(append(reset, 0x6b), setDepth...)
+	}
+
+	out = append(out, yieldCheck(c.stopIdx, c.budgetIdx, timeCost(len(b)))...)
+	out = appendU32(append(out, 0x23), c.depthIdx) // global.get $depth
+	out = appendU32(append(out, 0x22), saved)      // local.tee $saved
+	out = appendI32(append(out, 0x41), cost)
+	out = append(out, 0x48, 0x04, 0x40, 0x41) // i32.lt_s if i32.const
+	out = appendI32Signed(out, depthOverflow)
+	out = append(append(out, setDepth...), 0x00, 0x0b) // global.set $depth unreachable end
+	out = append(out, reset...)
+	if !restore {
+		out = appendI32(append(append(out, getSaved...), 0x41), cost)
+		out = append(append(out, 0x6b), setDepth...)
+	}
+	out = append(out, 0x02)
+	out = append(out, fn.block...)
+
+	r.i = code
 	for r.i < len(r.b) {
 		start := r.i
-		op := r.byte()
-		switch {
-		case op == 0x03: // loop
-			r.blocktype()
-			out = append(out, b[start:r.i]...)
-			out = append(out, check...)
-			continue
-		case op == 0x02 || op == 0x04: // block, if
-			r.blocktype()
-		case op <= 0x01 || op == 0x05 || op == 0x0b || op == 0x0f || op == 0x0a || op == 0x1a || op == 0x1b || op == 0xd1:
-		case op >= 0x45 && op <= 0xc4: // numeric, sign extension
-		case op == 0x0c || op == 0x0d || op == 0x10 || op == 0x12 || op == 0x08 || op == 0xd2 ||
-			op >= 0x20 && op <= 0x26 || op == 0x3f || op == 0x40:
-			r.u32()
-		case op == 0x11 || op == 0x13: // call_indirect, return_call_indirect
-			r.u32()
-			r.u32()
-		case op == 0x0e: // br_table
-			for k := r.u32(); k > 0 && r.err == nil; k-- {
-				r.u32()
-			}
-			r.u32()
-		case op == 0x1c: // select t*
-			for k := r.u32(); k > 0 && r.err == nil; k-- {
-				r.valtype()
-			}
-		case op == 0x1f: // try_table
-			r.blocktype()
-			for k := r.u32(); k > 0 && r.err == nil; k-- {
-				switch r.byte() {
-				case 0x00, 0x01:
-					r.u32()
-					r.u32()
-				default:
-					r.u32()
-				}
-			}
-		case op >= 0x28 && op <= 0x3e: // loads and stores: memarg
-			if align := r.u32(); align&0x40 != 0 {
-				r.u32() // memory index
-			}
-			r.leb()
-		case op == 0x41 || op == 0x42:
-			r.leb()
-		case op == 0x43:
-			r.bytes(4)
-		case op == 0x44:
-			r.bytes(8)
-		case op == 0xd0: // ref.null
-			r.valtype()
-		case op == 0xfc:
-			switch sub := r.u32(); {
-			case sub <= 7:
-			case sub == 8 || sub == 10 || sub == 12 || sub == 14:
-				r.u32()
-				r.u32()
-			case sub <= 17:
-				r.u32()
-			default:
-				return nil, fmt.Errorf("unsupported instruction 0xfc %d", sub)
-			}
-		default:
-			return nil, fmt.Errorf("unsupported instruction %#x", op)
+		op, err := r.instr()
+		if err != nil {
+			return nil, err
 		}
-		if r.err != nil {
-			return nil, errors.New("truncated instruction")
+		switch op {
+		case 0x0f, 0x12, 0x13: // return, return_call, return_call_indirect
+			out = append(out, exit...)
+		case 0x1f: // try_table
+			if !restore {
+				return nil, errCatches
+			}
 		}
 		out = append(out, b[start:r.i]...)
+		switch op {
+		case 0x03: // loop
+			out = append(out, c.loop...)
+			out = append(out, reset...)
+		case 0x0b: // end
+			out = append(out, reset...)
+		}
 	}
-	return out, nil
+	// The body's own end closed the wrapper block.
+	out = append(out, exit...)
+	return append(out, 0x0b), nil
+}
+
+// instr reads one instruction with its immediates and returns its opcode;
+// it fails for instructions injectStop does not know.
+func (r *reader) instr() (byte, error) {
+	op := r.byte()
+	switch {
+	case op == 0x02 || op == 0x03 || op == 0x04: // block, loop, if
+		r.blocktype()
+	case op <= 0x01 || op == 0x05 || op == 0x0b || op == 0x0f || op == 0x0a || op == 0x1a || op == 0x1b || op == 0xd1:
+	case op >= 0x45 && op <= 0xc4: // numeric, sign extension
+	case op == 0x0c || op == 0x0d || op == 0x10 || op == 0x12 || op == 0x08 || op == 0xd2 ||
+		op >= 0x20 && op <= 0x26 || op == 0x3f || op == 0x40:
+		r.u32()
+	case op == 0x11 || op == 0x13: // call_indirect, return_call_indirect
+		r.u32()
+		r.u32()
+	case op == 0x0e: // br_table
+		for k := r.u32(); k > 0 && r.err == nil; k-- {
+			r.u32()
+		}
+		r.u32()
+	case op == 0x1c: // select t*
+		for k := r.u32(); k > 0 && r.err == nil; k-- {
+			r.valtype()
+		}
+	case op == 0x1f: // try_table
+		r.blocktype()
+		for k := r.u32(); k > 0 && r.err == nil; k-- {
+			switch r.byte() {
+			case 0x00, 0x01:
+				r.u32()
+				r.u32()
+			default:
+				r.u32()
+			}
+		}
+	case op >= 0x28 && op <= 0x3e: // loads and stores: memarg
+		if align := r.u32(); align&0x40 != 0 {
+			r.u32() // memory index
+		}
+		r.leb()
+	case op == 0x41 || op == 0x42:
+		r.leb()
+	case op == 0x43:
+		r.bytes(4)
+	case op == 0x44:
+		r.bytes(8)
+	case op == 0xd0: // ref.null
+		r.valtype()
+	case op == 0xfc:
+		switch sub := r.u32(); {
+		case sub <= 7:
+		case sub == 8 || sub == 10 || sub == 12 || sub == 14:
+			r.u32()
+			r.u32()
+		case sub <= 17:
+			r.u32()
+		default:
+			return 0, fmt.Errorf("unsupported instruction 0xfc %d", sub)
+		}
+	default:
+		return 0, fmt.Errorf("unsupported instruction %#x", op)
+	}
+	if r.err != nil {
+		return 0, errors.New("truncated instruction")
+	}
+	return op, nil
 }
 
 // reader decodes the binary format; the first error sticks.
@@ -488,6 +749,10 @@ func (r *reader) valtype() {
 }
 
 func (r *reader) blocktype() {
+	if r.i < len(r.b) && (r.b[r.i] == 0x63 || r.b[r.i] == 0x64) {
+		r.valtype() // (ref null? ht)
+		return
+	}
 	if r.i < len(r.b) && (r.b[r.i] == 0x40 || r.b[r.i]&0xc0 == 0x40) {
 		r.i++ // empty or a value type (0x40-0x7f)
 		return
@@ -501,6 +766,18 @@ func appendU32(b []byte, v uint32) []byte {
 		v >>= 7
 	}
 	return append(b, byte(v))
+}
+
+// appendI32Signed appends a signed LEB128 number.
+func appendI32Signed(b []byte, v int32) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if v == 0 && c&0x40 == 0 || v == -1 && c&0x40 != 0 {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
 }
 
 // appendI32 appends a non-negative signed LEB128 number.

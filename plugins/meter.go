@@ -1,6 +1,7 @@
 package plugins
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero/api"
@@ -29,6 +30,7 @@ import (
 // beside the call: no watchdog, no atomics; a call only resets the meter.
 type meter struct {
 	stop    api.MutableGlobal // the injected $stop global
+	closed  *atomic.Bool      // the plugin is closing: running calls stop at their next yield
 	timeout time.Duration
 	floor   time.Duration // the smallest cap: timeout/16
 
@@ -44,8 +46,8 @@ type meter struct {
 // monotonic reading is one clock read.
 var epoch = time.Now()
 
-func newMeter(stop api.MutableGlobal, timeout time.Duration) *meter {
-	return &meter{stop: stop, timeout: timeout, floor: max(timeout/16, time.Microsecond)}
+func newMeter(stop api.MutableGlobal, closed *atomic.Bool, timeout time.Duration) *meter {
+	return &meter{stop: stop, closed: closed, timeout: timeout, floor: max(timeout/16, time.Microsecond)}
 }
 
 // begin resets the meter for a call.
@@ -64,6 +66,10 @@ func (m *meter) end() (stopped bool) {
 func (m *meter) yield() {
 	if !m.active {
 		m.stop.Set(0)
+		return
+	}
+	if m.closed.Load() { // shutting down: stop now rather than at the timeout
+		m.stopped = true
 		return
 	}
 	now := time.Since(epoch)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,7 @@ type Plugin struct {
 
 	failures [numKinds]atomic.Uint64
 	counters counters
+	brk      breaker
 }
 
 // instance is one module instance with everything a call needs, made once.
@@ -58,8 +60,9 @@ type instance struct {
 	reserve   api.Function
 	stack     []uint64
 	desc      abi.Descriptor
-	descPtr   uint32 // where init or reserve last returned the descriptor
-	meter     *meter // times calls (enforceStop)
+	descPtr   uint32     // where init or reserve last returned the descriptor
+	meter     *meter     // times calls (enforceStop)
+	depth     api.Global // the injected $depth global (enforceStop)
 	memory    *limitedMemory
 	out       *lineLogger
 	cur       *MessageInput // the message being handled, for log attributes
@@ -82,6 +85,9 @@ func (p *Plugin) HandlesConnect() bool { return p.hasConnect }
 func (p *Plugin) HandleMessage(ctx context.Context, in *MessageInput) Verdict {
 	if !p.hasMessage {
 		return p.failed(nil, kindUnavailable, errors.New("the plugin has no message handler (switchboard_on_message)"), in)
+	}
+	if !p.brk.allow() {
+		return p.failed(nil, kindBreaker, nil, in)
 	}
 	inst, err := p.acquire(ctx)
 	if err != nil {
@@ -117,6 +123,7 @@ func (p *Plugin) HandleMessage(ctx context.Context, in *MessageInput) Verdict {
 		return p.failed(inst, kindMalformed, err, in)
 	}
 	p.release(inst)
+	p.brk.success()
 	return v
 }
 
@@ -134,6 +141,9 @@ func (p *Plugin) HandleConnect(ctx context.Context, in *ConnectInput) ConnectVer
 	req, err := ConnectRequest(in)
 	if err != nil {
 		return fail(nil, kindUnavailable, err)
+	}
+	if !p.brk.allow() {
+		return fail(nil, kindBreaker, nil)
 	}
 	inst, err := p.acquire(ctx)
 	if err != nil {
@@ -165,6 +175,7 @@ func (p *Plugin) HandleConnect(ctx context.Context, in *ConnectInput) ConnectVer
 		return fail(inst, kindMalformed, err)
 	}
 	p.release(inst)
+	p.brk.success()
 	return v
 }
 
@@ -220,6 +231,9 @@ func (p *Plugin) call(inst *instance, fn api.Function) (failureKind, error) {
 		inst.meter.begin()
 		err = fn.CallWithStack(inst.ctx, inst.stack)
 		if inst.meter.end() {
+			if p.closed.Load() {
+				return kindUnavailable, errors.New("stopped: the plugin is closing")
+			}
 			return kindTimeout, fmt.Errorf("ran for longer than the %v timeout", p.timeout)
 		}
 	case enforceContext:
@@ -235,6 +249,15 @@ func (p *Plugin) call(inst *instance, fn api.Function) (failureKind, error) {
 	}
 	if err == nil {
 		return 0, nil
+	}
+	if p.closed.Load() {
+		return kindUnavailable, fmt.Errorf("stopped: the plugin is closing: %w", err)
+	}
+	if inst.depth != nil && int32(inst.depth.Get()) == depthOverflow {
+		return kindStack, fmt.Errorf("calls nested deeper than the stack budget: %w", err)
+	}
+	if strings.Contains(err.Error(), "stack overflow") { // wazero's own limit (enforceContext)
+		return kindStack, err
 	}
 	if inst.memory.refused {
 		return kindMemory, fmt.Errorf("memory limit (%d KiB) reached: %w", p.memory>>10, err)
@@ -258,6 +281,10 @@ func (p *Plugin) failed(inst *instance, kind failureKind, err error, in *Message
 
 func (p *Plugin) fail(inst *instance, kind failureKind, err error, attrs ...slog.Attr) {
 	p.failures[kind].Add(1)
+	if kind == kindBreaker {
+		return // not logged per call: the breaker logs when it opens and closes
+	}
+	p.brk.failure()
 	args := []any{slog.String("kind", kind.String()), slog.String("error", err.Error())}
 	for _, a := range attrs {
 		args = append(args, a)
@@ -317,5 +344,26 @@ func (p *Plugin) close(ctx context.Context) error {
 	close(p.done)
 	p.mu.Unlock()
 	p.refills.Wait()
+	p.waitCalls(ctx)
 	return p.rt.Close(ctx) // closes every instance
+}
+
+// waitCalls waits until no call is running, or ctx ends: closing the
+// runtime under a running call is a data race in wazero. With closed set,
+// metered calls stop at their next yield (microseconds); each then returns
+// its instance to the pool or retires it.
+func (p *Plugin) waitCalls(ctx context.Context) {
+	for {
+		p.mu.Lock()
+		busy := len(p.live) - len(p.idle)
+		p.mu.Unlock()
+		if busy <= 0 {
+			return
+		}
+		select {
+		case <-time.After(time.Millisecond):
+		case <-ctx.Done():
+			return
+		}
+	}
 }

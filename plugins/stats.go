@@ -8,18 +8,18 @@ import (
 type failureKind uint8
 
 const (
-	kindTrap        failureKind = iota // the guest trapped (unreachable, out-of-bounds access, stack overflow...)
+	kindTrap        failureKind = iota // the guest trapped (unreachable, out-of-bounds access...)
 	kindTimeout                        // the call ran past the timeout and was stopped
 	kindMemory                         // the guest hit its memory limit
 	kindExit                           // the guest called proc_exit (a Go panic ends this way)
 	kindMalformed                      // the result broke the ABI's rules
 	kindUnavailable                    // no instance became free in time, or the plugin cannot handle the phase
+	kindStack                          // the guest's calls nested deeper than its stack budget
+	kindBreaker                        // the plugin's circuit breaker was open: the call was not made
 	numKinds
 )
 
-func (k failureKind) String() string {
-	return [...]string{"trap", "timeout", "memory", "exit", "malformed", "unavailable"}[k]
-}
+func (k failureKind) String() string { return FailureKinds[k] }
 
 // Stats is a snapshot of a plugin's counters.
 type Stats struct {
@@ -28,16 +28,30 @@ type Stats struct {
 	Failures  Failures
 	// Counters are the plugin's own counters (sdk.Count, the "count" import).
 	Counters map[string]int64
+	// BreakerOpen reports that the circuit breaker refuses calls (open, or
+	// its probe call running); BreakerOpens counts the times it opened.
+	BreakerOpen  bool
+	BreakerOpens uint64
 }
 
-// Failures counts failed calls by kind.
+// Failures counts failed calls by kind. BreakerOpen counts calls refused
+// at once because the plugin's circuit breaker was open.
 type Failures struct {
-	Trap, Timeout, Memory, Exit, Malformed, Unavailable uint64
+	Trap, Timeout, Memory, Exit, Malformed, Unavailable, Stack, BreakerOpen uint64
 }
 
 // Total is the number of failed calls.
 func (f Failures) Total() uint64 {
-	return f.Trap + f.Timeout + f.Memory + f.Exit + f.Malformed + f.Unavailable
+	return f.Trap + f.Timeout + f.Memory + f.Exit + f.Malformed + f.Unavailable + f.Stack + f.BreakerOpen
+}
+
+// FailureKinds are the failure kinds as they appear in logs and metrics,
+// in the order of ByKind.
+var FailureKinds = [...]string{"trap", "timeout", "memory", "exit", "malformed", "unavailable", "stack", "breaker_open"}
+
+// ByKind returns the counts in the order of FailureKinds.
+func (f Failures) ByKind() [len(FailureKinds)]uint64 {
+	return [...]uint64{f.Trap, f.Timeout, f.Memory, f.Exit, f.Malformed, f.Unavailable, f.Stack, f.BreakerOpen}
 }
 
 // Stats returns a snapshot of the plugin's counters.
@@ -52,8 +66,10 @@ func (p *Plugin) Stats() Stats {
 	s.Failures = Failures{
 		Trap: f[kindTrap].Load(), Timeout: f[kindTimeout].Load(), Memory: f[kindMemory].Load(),
 		Exit: f[kindExit].Load(), Malformed: f[kindMalformed].Load(), Unavailable: f[kindUnavailable].Load(),
+		Stack: f[kindStack].Load(), BreakerOpen: f[kindBreaker].Load(),
 	}
 	s.Counters = p.counters.snapshot()
+	s.BreakerOpen, s.BreakerOpens = p.brk.isOpen(), p.brk.opens.Load()
 	return s
 }
 

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-rt/switchboard/plugins"
 )
 
 // metrics are the router's Prometheus series. A router built without
@@ -61,5 +63,58 @@ func (m *metrics) observePong(payload []byte) {
 	sent := time.Unix(0, int64(binary.BigEndian.Uint64(payload)))
 	if d := time.Since(sent); d >= 0 && d < time.Hour {
 		m.pingRTT.Observe(d.Seconds())
+	}
+}
+
+// pluginCollector exports the WASM plugins' own counters at scrape time,
+// from Plugin.Stats: nothing is added to a call's path.
+type pluginCollector struct {
+	plugins      []*plugins.Plugin
+	failures     *prometheus.Desc
+	counts       *prometheus.Desc
+	breakerOpen  *prometheus.Desc
+	breakerOpens *prometheus.Desc
+}
+
+func newPluginCollector(ps []*plugins.Plugin) *pluginCollector {
+	const ns = "switchboard"
+	return &pluginCollector{
+		plugins: ps,
+		failures: prometheus.NewDesc(ns+"_plugin_failures_total",
+			"Failed plugin calls, by plugin and kind (trap, timeout, memory, exit, malformed, unavailable, stack, breaker_open).",
+			[]string{"plugin", "kind"}, nil),
+		counts: prometheus.NewDesc(ns+"_plugin_count",
+			"The plugin's own counters (sdk.Count, the count host import), by plugin and name; a gauge, since a delta may be negative.",
+			[]string{"plugin", "name"}, nil),
+		breakerOpen: prometheus.NewDesc(ns+"_plugin_breaker_open",
+			"1 while the plugin's circuit breaker refuses calls (open, or its probe call running), else 0.",
+			[]string{"plugin"}, nil),
+		breakerOpens: prometheus.NewDesc(ns+"_plugin_breaker_opens_total",
+			"Times the plugin's circuit breaker opened.", []string{"plugin"}, nil),
+	}
+}
+
+func (c *pluginCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.failures
+	ch <- c.counts
+	ch <- c.breakerOpen
+	ch <- c.breakerOpens
+}
+
+func (c *pluginCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range c.plugins {
+		s := p.Stats()
+		for i, n := range s.Failures.ByKind() {
+			ch <- prometheus.MustNewConstMetric(c.failures, prometheus.CounterValue, float64(n), p.Name(), plugins.FailureKinds[i])
+		}
+		for name, v := range s.Counters {
+			ch <- prometheus.MustNewConstMetric(c.counts, prometheus.GaugeValue, float64(v), p.Name(), name)
+		}
+		open := 0.0
+		if s.BreakerOpen {
+			open = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.breakerOpen, prometheus.GaugeValue, open, p.Name())
+		ch <- prometheus.MustNewConstMetric(c.breakerOpens, prometheus.CounterValue, float64(s.BreakerOpens), p.Name())
 	}
 }

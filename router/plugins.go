@@ -31,6 +31,7 @@ func (r *Router) loadPlugins(o *options) (map[string]Policy, []plugins.ConnectPo
 		policies[name] = p
 	}
 	wasm := map[string]*plugins.Plugin{}
+	var loaded []*plugins.Plugin
 	for _, pc := range r.cfg.Plugins {
 		if pc.Native {
 			if policies[pc.Name] == nil {
@@ -46,8 +47,10 @@ func (r *Router) loadPlugins(o *options) (map[string]Policy, []plugins.ConnectPo
 			return nil, nil, err
 		}
 		wasm[pc.Name] = p
+		loaded = append(loaded, p)
 		policies[pc.Name] = wasmPolicy{p}
 	}
+
 	var connect []plugins.ConnectPolicy
 	for _, name := range r.cfg.Auth.Plugins {
 		p := wasm[name]
@@ -55,6 +58,11 @@ func (r *Router) loadPlugins(o *options) (map[string]Policy, []plugins.ConnectPo
 			return nil, nil, fmt.Errorf("auth: plugin %q has no connect handler (a connect-phase plugin exports %q)", name, abi.ExportConnect)
 		}
 		connect = append(connect, p)
+	}
+	if o.metrics != nil && len(loaded) > 0 {
+		if err := o.metrics.Register(newPluginCollector(loaded)); err != nil {
+			return nil, nil, fmt.Errorf("plugin metrics: %v", err)
+		}
 	}
 	return policies, connect, nil
 }

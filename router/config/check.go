@@ -44,6 +44,8 @@ func (c *Config) Defaults() {
 		orDefault(&p.Timeout, 10*time.Millisecond)
 		orDefault(&p.Memory, 16<<20)
 		orDefault(&p.OnError, "reject")
+		orDefault(&p.Breaker.Failures, 5)
+		orDefault(&p.Breaker.Cooldown, 5*time.Second)
 	}
 	if c.Metrics.Enabled {
 		orDefault(&c.Metrics.Path, "/metrics")
@@ -176,6 +178,9 @@ func (c *Config) check(report reporter) {
 		}
 		if p.Timeout < 0 || p.Memory < 0 || p.Pool < 0 {
 			report(p, "", where, "Negative limit", "timeout, memory and pool must not be negative.")
+		}
+		if p.Breaker.Failures < -1 || p.Breaker.Cooldown < 0 {
+			report(p, "", where, "Invalid breaker", "breaker.failures must be at least 1 (or -1 to turn the breaker off) and breaker.cooldown more than zero.")
 		}
 		if p.OnError != "" && !slices.Contains(onErrors, p.OnError) {
 			report(p, "on_error", where, "Invalid on_error", oneOf(p.OnError, onErrors)+` "reject" fails closed when the plugin traps or times out; "allow" lets the message through.`)

@@ -274,7 +274,8 @@ func TestValidFull(t *testing.T) {
 		CloseAfter:         -1,
 	})
 	check("plugins", c.Plugins, []*Plugin{
-		{Name: "tenant", Source: "/opt/plugins/tenant.wasm", Timeout: 10 * time.Millisecond, Memory: 16 << 20, OnError: "reject"},
+		{Name: "tenant", Source: "/opt/plugins/tenant.wasm", Timeout: 10 * time.Millisecond, Memory: 16 << 20, OnError: "reject",
+			Breaker: Breaker{Failures: 5, Cooldown: 5 * time.Second}},
 		{
 			Name:   "no_links",
 			Source: filepath.Join("testdata", "valid", "plugins", "nolinks.wasm"),
@@ -288,6 +289,7 @@ func TestValidFull(t *testing.T) {
 			Memory:  1 << 20,
 			Pool:    4,
 			OnError: "allow",
+			Breaker: Breaker{Failures: 3, Cooldown: 30 * time.Second},
 		},
 	})
 	check("patterns", patterns, map[string]string{"send_message.roomId": "^[a-z0-9:_-]+$"})
@@ -774,7 +776,8 @@ func TestGoDefaults(t *testing.T) {
 		t.Fatalf("Check: %v", err)
 	}
 	p := c.Plugins[0]
-	if p.Timeout != 10*time.Millisecond || p.Memory != 16<<20 || p.OnError != "reject" || p.Pool != 0 {
+	if p.Timeout != 10*time.Millisecond || p.Memory != 16<<20 || p.OnError != "reject" || p.Pool != 0 ||
+		p.Breaker != (Breaker{Failures: 5, Cooldown: 5 * time.Second}) {
 		t.Errorf("plugin defaults: %+v", p)
 	}
 	r := c.Route("send_message")

@@ -56,8 +56,12 @@ var (
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "jwt"}},
 	}
 	jwtSchema    = &hcl.BodySchema{Attributes: attrs("algorithms", "secret", "public_key", "jwks_file", "jwks_url", "jwks_refresh", "issuer", "audience", "leeway", "require_exp")}
-	pluginSchema = &hcl.BodySchema{Attributes: attrs("source", "native", "config", "timeout", "memory", "pool", "on_error")}
-	routeSchema  = &hcl.BodySchema{
+	pluginSchema = &hcl.BodySchema{
+		Attributes: attrs("source", "native", "config", "timeout", "memory", "pool", "on_error"),
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "breaker"}},
+	}
+	breakerSchema = &hcl.BodySchema{Attributes: attrs("failures", "cooldown")}
+	routeSchema   = &hcl.BodySchema{
 		Attributes: attrs("action", "room", "rate", "burst", "user_rate", "user_burst", "plugins", "transform_fields"),
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "schema"}, {Type: "deliver"}},
 	}
@@ -310,6 +314,15 @@ func (d *decoder) plugin(b *hcl.Block) *Plugin {
 	d.size(c, p, "memory", &p.Memory)
 	d.integer(c, p, "pool", &p.Pool, 0)
 	d.str(c, p, "on_error", &p.OnError)
+	if bb := d.single(c.Blocks.ByType()["breaker"], fmt.Sprintf("Plugin %q", p.Name)); bb != nil {
+		br := &p.Breaker
+		d.block(br, bb)
+		bc := d.content(br, bb.Body, breakerSchema)
+		if d.integer(bc, br, "failures", &br.Failures, -1) && br.Failures == 0 {
+			d.errorf(br, "failures", "Invalid value", "failures is how many consecutive failed calls open the breaker: at least 1, or -1 to turn the breaker off.")
+		}
+		d.duration(bc, br, "cooldown", &br.Cooldown, true)
+	}
 	return p
 }
 

@@ -164,11 +164,21 @@ type Plugin struct {
 	Memory  int            // bytes; default 16MiB
 	Pool    int            // instances; default 2*GOMAXPROCS when 0
 	OnError string         // "reject" (default) or "allow"
+	Breaker Breaker        // the breaker block
 	Range   hcl.Range      // the block, for diagnostics
 
 	// SourceRange is the source attribute's value in the config, where
 	// `switchboard validate` reports a plugin that does not load.
 	SourceRange hcl.Range
+}
+
+// Breaker is a plugin's circuit breaker (a `breaker` block in the plugin
+// block): Failures consecutive failed calls open it; while open, calls fail
+// at once with on_error; after Cooldown one call is let through, and its
+// success closes the breaker.
+type Breaker struct {
+	Failures int           // default 5; -1 turns the breaker off
+	Cooldown time.Duration // default 5s
 }
 
 // Route is a `route "type"` block.

@@ -65,6 +65,11 @@ plugin "no_links" {
   memory   = "1MiB"
   pool     = 4
   on_error = "allow"
+
+  breaker {
+    failures = 3
+    cooldown = "30s"
+  }
 }
 
 route "join_team" {

@@ -1,0 +1,87 @@
+package router_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchboard-rt/switchboard/internal/wasmbuild"
+	"github.com/switchboard-rt/switchboard/router"
+)
+
+// TestPluginMetrics: plugin failures by kind, the guest's own counters
+// (the count import) and the breaker's state are served on /metrics. The
+// conformance guest picks its behavior by route: "count" adds 2 to its
+// counter "seen", "trap" traps; two traps open the breaker (failures = 2),
+// so the third message is refused by the breaker without a call.
+func TestPluginMetrics(t *testing.T) {
+	wasm := wasmbuild.Build(t, "../plugins/testdata/conformance.wat")
+	hcl := defaultHCL(t) + `
+plugin "conf" {
+  source = "` + wasm + `"
+  pool   = 1
+  breaker {
+    failures = 2
+    cooldown = "1h"
+  }
+}
+
+route "count" {
+  plugins = [plugin.conf]
+  deliver {
+    to = "sender"
+  }
+}
+
+route "trap" {
+  plugins = [plugin.conf]
+  deliver {
+    to = "sender"
+  }
+}
+`
+	reg := prometheus.NewRegistry()
+	s := startServer(t, hcl, router.WithMetrics(reg))
+	metrics := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	t.Cleanup(metrics.Close)
+
+	a := s.dial("alice")
+	for range 3 {
+		a.send(`{"type":"count"}`)
+		a.expect("count")
+	}
+	for range 3 {
+		a.send(`{"type":"trap"}`)
+		if m := a.expect("error"); m["code"] != "plugin_error" {
+			t.Fatalf("trap: %v", m)
+		}
+	}
+
+	res, err := http.Get(metrics.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{
+		`switchboard_plugin_count{name="seen",plugin="conf"} 6`,
+		`switchboard_plugin_failures_total{kind="trap",plugin="conf"} 2`,
+		`switchboard_plugin_failures_total{kind="breaker_open",plugin="conf"} 1`,
+		`switchboard_plugin_failures_total{kind="timeout",plugin="conf"} 0`,
+		`switchboard_plugin_failures_total{kind="stack",plugin="conf"} 0`,
+		`switchboard_plugin_breaker_open{plugin="conf"} 1`,
+		`switchboard_plugin_breaker_opens_total{plugin="conf"} 1`,
+	} {
+		if !strings.Contains(string(body), want+"\n") {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("/metrics:\n%s", body)
+	}
+}
