@@ -377,7 +377,10 @@ func (r *Router) Close(ctx context.Context) error {
 	close(r.stop)
 	r.wg.Wait()
 	r.auth.stop()
-	defer r.closePlugins()
+	// Plugins close first: a call in flight stops at its next yield, so a
+	// connection whose read loop is inside a long plugin call (a timeout of
+	// minutes) reaches its close now, not when the call would have ended.
+	r.closePlugins()
 	var all []*conn
 	r.hub.each(func(c *conn) { all = append(all, c) })
 	r.pendingMu.Lock()
