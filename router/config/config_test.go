@@ -243,7 +243,7 @@ func TestValidFull(t *testing.T) {
 			Type: "send_message",
 			Schema: []*Field{
 				{Name: "roomId", Type: TypeString, Required: true, MinLength: intp(1), MaxLength: intp(128)},
-				{Name: "priority", Type: TypeNumber, Min: floatp(-1.5), Max: floatp(10)},
+				{Name: "priority", Type: TypeNumber, Min: floatp(-1.5), Max: floatp(10), MinExact: "-1.5", MaxExact: "10"},
 				{Name: "mood", Type: TypeString, Enum: []string{"happy", "sad"}},
 				{Name: "tags", Type: TypeArray, MaxLength: intp(5)},
 				{Name: "urgent", Type: TypeBool},

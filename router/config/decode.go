@@ -333,8 +333,8 @@ func (d *decoder) field(b *hcl.Block) *Field {
 	d.boolean(c, f, "required", &f.Required)
 	f.MinLength = d.optInt(c, f, "min_length")
 	f.MaxLength = d.optInt(c, f, "max_length")
-	f.Min = d.optFloat(c, f, "min")
-	f.Max = d.optFloat(c, f, "max")
+	f.Min, f.MinExact = d.optFloat(c, f, "min")
+	f.Max, f.MaxExact = d.optFloat(c, f, "max")
 	d.strs(c, f, "enum", &f.Enum)
 	var pattern string
 	if d.str(c, f, "pattern", &pattern) {
@@ -512,18 +512,24 @@ func (d *decoder) optInt(c *hcl.BodyContent, obj any, name string) *int {
 	return nil
 }
 
-func (d *decoder) optFloat(c *hcl.BodyContent, obj any, name string) *float64 {
+// optFloat decodes a number, rounded and as exact decimal text (HCL keeps
+// 512 bits, enough for any literal of up to 150 digits).
+func (d *decoder) optFloat(c *hcl.BodyContent, obj any, name string) (*float64, string) {
 	v, ok := d.value(c, obj, name, cty.Number)
 	if !ok {
-		return nil
+		return nil, ""
 	}
 	f, err := goValue(v)
 	if err != nil {
 		d.errorf(obj, name, "Invalid value", err.Error()+".")
-		return nil
+		return nil, ""
 	}
 	n := f.(float64)
-	return &n
+	bf := v.AsBigFloat()
+	if bf.IsInt() && bf.MantExp(nil) < 100 {
+		return &n, bf.Text('f', 0) // "9007199254740993", not "9.007199254740993e+15"
+	}
+	return &n, bf.Text('g', -1)
 }
 
 // duration decodes a Go duration string; positive rejects "0s", which would

@@ -183,8 +183,13 @@ type Field struct {
 	Required  bool
 	MinLength *int     // strings: runes; arrays: elements
 	MaxLength *int     // strings: runes; arrays: elements
-	Min       *float64 // numbers
-	Max       *float64 // numbers
+	Min       *float64 // numbers; rounded to float64 (see MinExact)
+	Max       *float64 // numbers; rounded to float64 (see MaxExact)
+	// MinExact and MaxExact are min and max as decimal numbers in JSON
+	// syntax, exact as the config wrote them ("9007199254740993", which a
+	// float64 cannot hold): the router compares numbers with these. ""
+	// (a Field built in Go) compares with Min and Max.
+	MinExact, MaxExact string
 	Enum      []string // strings: allowed values
 	Pattern   *regexp.Regexp
 }
