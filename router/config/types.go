@@ -190,8 +190,8 @@ type Field struct {
 	// float64 cannot hold): the router compares numbers with these. ""
 	// (a Field built in Go) compares with Min and Max.
 	MinExact, MaxExact string
-	Enum      []string // strings: allowed values
-	Pattern   *regexp.Regexp
+	Enum               []string // strings: allowed values
+	Pattern            *regexp.Regexp
 }
 
 // Rate is "N/s", "N/m" or "N/h", with an optional burst ("20/s burst 40"
