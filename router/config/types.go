@@ -185,13 +185,14 @@ type Field struct {
 	MaxLength *int     // strings: runes; arrays: elements
 	Min       *float64 // numbers; rounded to float64 (see MinExact)
 	Max       *float64 // numbers; rounded to float64 (see MaxExact)
+	Enum      []string // strings: allowed values
+	Pattern   *regexp.Regexp
+
 	// MinExact and MaxExact are min and max as decimal numbers in JSON
 	// syntax, exact as the config wrote them ("9007199254740993", which a
 	// float64 cannot hold): the router compares numbers with these. ""
 	// (a Field built in Go) compares with Min and Max.
 	MinExact, MaxExact string
-	Enum               []string // strings: allowed values
-	Pattern            *regexp.Regexp
 }
 
 // Rate is "N/s", "N/m" or "N/h", with an optional burst ("20/s burst 40"
