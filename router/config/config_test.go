@@ -277,12 +277,15 @@ func TestValidFull(t *testing.T) {
 			Claims: map[string]any{"team": "red", "admin": false},
 			Send:   map[string]any{"type": "send_message", "roomId": "lobby", "text": "see http://evil.test"},
 			Expect: TestExpect{Verdict: "reject", Code: "forbidden"},
+			// In source order, as a client would write it.
+			SendJSON: []byte(`{"type":"send_message","roomId":"lobby","text":"see http://evil.test"}`),
 		},
 		{
-			Name:   "message reaches the room",
-			User:   "bob",
-			Send:   map[string]any{"type": "send_message", "roomId": "lobby", "text": "hi"},
-			Expect: TestExpect{Verdict: "deliver", To: "room", Room: "lobby", Fields: map[string]any{"text": "hi", "userId": "bob"}},
+			Name:     "message reaches the room",
+			User:     "bob",
+			Send:     map[string]any{"type": "send_message", "roomId": "lobby", "text": "hi"},
+			Expect:   TestExpect{Verdict: "deliver", To: "room", Room: "lobby", Fields: map[string]any{"text": "hi", "userId": "bob"}},
+			SendJSON: []byte(`{"type":"send_message","roomId":"lobby","text":"hi"}`),
 		},
 	})
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -30,6 +32,9 @@ type decoder struct {
 	diags  hcl.Diagnostics
 	ranges map[rangeKey]hcl.Range
 	failed map[rangeKey]bool // attributes already reported: checks skip them
+
+	src      []byte // the config's source, for string literals as written (literal.go)
+	filename string
 }
 
 var (
@@ -366,7 +371,7 @@ func (d *decoder) test(b *hcl.Block) *Test {
 	c := d.content(t, b.Body, testSchema)
 	d.str(c, t, "user", &t.User)
 	d.object(c, t, "claims", &t.Claims)
-	d.object(c, t, "send", &t.Send)
+	t.SendJSON = d.object(c, t, "send", &t.Send)
 	if eb := d.single(c.Blocks, "A test"); eb != nil {
 		e := &t.Expect
 		d.block(e, eb)
@@ -466,6 +471,9 @@ func (d *decoder) str(c *hcl.BodyContent, obj any, name string, dst *string) boo
 	v, ok := d.value(c, obj, name, cty.String)
 	if ok {
 		*dst = v.AsString()
+		if raw, isRaw := d.rawString(c.Attributes[name].Expr); isRaw {
+			*dst = raw
+		}
 	}
 	return ok
 }
@@ -479,6 +487,13 @@ func (d *decoder) strs(c *hcl.BodyContent, obj any, name string, dst *[]string) 
 	for it := v.ElementIterator(); it.Next(); {
 		_, e := it.Element()
 		*dst = append(*dst, e.AsString())
+	}
+	if t, isTuple := c.Attributes[name].Expr.(*hclsyntax.TupleConsExpr); isTuple && len(t.Exprs) == len(*dst) {
+		for i, e := range t.Exprs {
+			if raw, isRaw := d.rawString(e); isRaw {
+				(*dst)[i] = raw
+			}
+		}
 	}
 	return true
 }
@@ -580,20 +595,29 @@ func (d *decoder) size(c *hcl.BodyContent, obj any, name string, dst *int) {
 	}
 }
 
-// object decodes an HCL object into JSON-compatible Go values.
-func (d *decoder) object(c *hcl.BodyContent, obj any, name string, dst *map[string]any) {
+// object decodes an HCL object into JSON-compatible Go values, and
+// returns its JSON as a client would write it (see appendJSON).
+func (d *decoder) object(c *hcl.BodyContent, obj any, name string, dst *map[string]any) []byte {
 	v, ok := d.value(c, obj, name, cty.DynamicPseudoType)
 	if !ok {
-		return
+		return nil
 	}
 	if t := v.Type(); !t.IsObjectType() && !t.IsMapType() {
 		d.errorf(obj, name, "Invalid value", fmt.Sprintf("%s must be an object, such as { key = \"value\" }, not %s.", name, t.FriendlyName()))
-		return
+		return nil
 	}
 	g, err := goValue(v)
 	if err != nil {
 		d.errorf(obj, name, "Invalid value", fmt.Sprintf("%s: %v.", name, err))
-		return
+		return nil
 	}
 	*dst = g.(map[string]any)
+	b, diags := d.appendJSON(nil, c.Attributes[name].Expr)
+	var m map[string]any
+	if diags.HasErrors() || json.Unmarshal(b, &m) != nil {
+		b, _ = json.Marshal(g)
+		return b
+	}
+	*dst = m // strings as written
+	return b
 }

@@ -255,6 +255,11 @@ type Test struct {
 	Send   map[string]any // the envelope the client sends
 	Expect TestExpect
 	Range  hcl.Range
+
+	// SendJSON is Send as the JSON bytes a client would send: strings as
+	// written (not NFC-normalised), numbers exact, members in source order.
+	// `switchboard test` evaluates these bytes, as the live server would.
+	SendJSON []byte
 }
 
 // TestExpect is `test { expect { ... } }`.
