@@ -119,12 +119,13 @@ func describeInvalid(data []byte) *Error {
 	dec := jsontext.NewDecoder(bytes.NewReader(data))
 	err := dec.SkipValue()
 	if err == nil {
-		if _, err = dec.ReadToken(); err == io.EOF {
-			err = nil
-		}
+		// The decoder reads a stream of values; a frame holds one.
+		end := dec.InputOffset()
+		rest := bytes.TrimLeft(data[end:], " \t\r\n")
+		return &Error{Code: CodeBadJSON, Message: "message has more after its JSON value (at byte " + strconv.Itoa(len(data)-len(rest)) + ")"}
 	}
 	var se *jsontext.SyntacticError
-	if err == nil || !errors.As(err, &se) {
+	if !errors.As(err, &se) {
 		if len(bytes.TrimSpace(data)) == 0 || errors.Is(err, io.EOF) {
 			return &Error{Code: CodeBadJSON, Message: "message is empty; send a JSON object"}
 		}
