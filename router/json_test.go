@@ -459,3 +459,44 @@ test "enum not normalised" {
 		}
 	}
 }
+
+// A plugin's transformed message goes through the same check as a
+// client's: what it cannot send, a plugin cannot make.
+func TestTransformOutputCheckedLikeFrames(t *testing.T) {
+	hcl := defaultHCL(t) + `
+plugin "rewrite" {
+  native = true
+}
+route "rw" {
+  plugins = [plugin.rewrite]
+  deliver {
+    to = "sender"
+  }
+}
+`
+	rewrite := router.PolicyFunc(func(_ context.Context, m *router.Message) router.Verdict {
+		var in struct{ Out string }
+		if err := json.Unmarshal(m.Payload, &in); err != nil {
+			return router.Verdict{Action: router.Reject, Code: "bad", Reason: err.Error()}
+		}
+		return router.Verdict{Action: router.Transform, Payload: []byte(in.Out)}
+	})
+	s := startServer(t, hcl, router.WithPolicy("rewrite", rewrite))
+	a := s.dial("alice")
+	for _, tc := range []struct{ out, code string }{
+		{`{"type":"rw","text":"\ud83d cut"}`, router.CodeBadPayload},
+		{`{"type":"rw","text":"a","text":"b"}`, router.CodeBadPayload},
+		{`{"type":"rw","text":"x\u0007y"}`, ""},
+	} {
+		b, _ := json.Marshal(map[string]string{"type": "rw", "out": tc.out})
+		a.send(string(b))
+		m := decodeJSON(t, a.rawFrame())
+		if tc.code == "" {
+			if m["text"] != "x\ay" {
+				t.Fatalf("%s: %v", tc.out, m)
+			}
+		} else if m["code"] != tc.code {
+			t.Fatalf("%s: %v, want %s", tc.out, m, tc.code)
+		}
+	}
+}
