@@ -413,7 +413,7 @@ route "inspect" {
 `
 	s := startServer(t, hcl)
 	c := s.dial("alice")
-	sent := `{ "type":"inspect",  "z":1,"a":"\u00e9","z":2 }`
+	sent := `{ "type":"inspect",  "z":1,"a":"\u00e9","y":2 }`
 	c.send(sent)
 	m := c.expect("error")
 	reason, _ := m["message"].(string)

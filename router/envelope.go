@@ -1,11 +1,16 @@
 package router
 
 import (
-	"encoding/json"
+	"bytes"
+	"errors"
+	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
+	"unsafe"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/valyala/fastjson"
 
 	"github.com/switchboard-rt/switchboard/router/config"
@@ -14,10 +19,12 @@ import (
 // Stable error codes sent to clients in {"type":"error","code":...}.
 const (
 	CodeBadJSON        = "bad_json"          // the text frame is not a JSON object
+	CodeDuplicateKey   = "duplicate_key"     // an object names one member twice (RFC 7493 §2.3)
+	CodeInvalidString  = "invalid_string"    // a string has a lone surrogate escape or bad UTF-8 (RFC 7493 §2.1)
 	CodeMissingType    = "missing_type"      // no "type" string
 	CodeUnknownType    = "unknown_type"      // no route for this type
 	CodeInvalidField   = "invalid_field"     // schema check failed
-	CodeBadID          = "bad_id"            // "id" is not a short string or a number
+	CodeBadID          = "bad_id"            // "id" is not a string or number of at most 128 bytes
 	CodeBinary         = "binary_refused"    // binary frames have no route
 	CodeRateLimited    = "rate_limited"      // the route's or connection's rate was exceeded
 	CodeForbidden      = "forbidden"         // e.g. joining a reserved room
@@ -56,18 +63,19 @@ func checkUTF8(data []byte) *Error {
 // parseEnvelope parses a text frame. On failure it returns an error code
 // and a message for the client.
 func parseEnvelope(data []byte, env *envelope) *Error {
+	// fastjson builds the tree but is lenient (control characters, lone
+	// surrogates and duplicate names all pass), so the frame is first
+	// checked as I-JSON: what plugins, the schema and recipients see is then
+	// one and the same value.
+	if !jsontext.Value(data).IsValid() {
+		return describeInvalid(data)
+	}
 	p := parserPool.Get()
 	v, err := p.ParseBytes(data)
 	if err != nil {
+		// Valid JSON that fastjson refuses nests deeper than it allows.
 		parserPool.Put(p)
-		return &Error{Code: CodeBadJSON, Message: "message is not valid JSON: " + parseErrorText(err)}
-	}
-	// fastjson is lenient about control characters inside strings, and
-	// values are relayed verbatim to other clients, whose JSON.parse would
-	// choke on them: the strict standard check keeps bad bytes out.
-	if !json.Valid(data) {
-		parserPool.Put(p)
-		return &Error{Code: CodeBadJSON, Message: "message is not valid JSON: control character or bad escape in a string"}
+		return &Error{Code: CodeBadJSON, Message: "message nests objects and arrays more than " + strconv.Itoa(fastjson.MaxDepth) + " deep"}
 	}
 	obj, err := v.Object()
 	if err != nil {
@@ -76,17 +84,21 @@ func parseEnvelope(data []byte, env *envelope) *Error {
 	}
 	env.parser, env.obj = p, obj
 	if idv := obj.Get("id"); idv != nil {
+		// The id is echoed in acks and errors: re-encoded, never copied,
+		// so the echo is RFC 8259 JSON whatever escapes the client used.
 		switch idv.Type() {
 		case fastjson.TypeString:
 			if s, _ := idv.StringBytes(); len(s) <= maxIDLength {
-				env.id = idv.MarshalTo(nil)
+				env.id = appendString(nil, b2s(s))
 			}
 		case fastjson.TypeNumber:
-			env.id = idv.MarshalTo(nil)
+			if n := idv.MarshalTo(nil); len(n) <= maxIDLength {
+				env.id = n
+			}
 		}
 		if env.id == nil {
 			env.release()
-			return &Error{Code: CodeBadID, Message: "id must be a string of at most 128 bytes or a number"}
+			return &Error{Code: CodeBadID, Message: "id must be a string or a number of at most " + strconv.Itoa(maxIDLength) + " bytes"}
 		}
 	}
 	tv := obj.Get("type")
@@ -100,6 +112,45 @@ func parseEnvelope(data []byte, env *envelope) *Error {
 	env.typ = string(t)
 	return nil
 }
+
+// describeInvalid says what is wrong with a frame that is not I-JSON
+// (RFC 7493) and where, as a byte offset. It runs only on refused frames.
+func describeInvalid(data []byte) *Error {
+	dec := jsontext.NewDecoder(bytes.NewReader(data))
+	err := dec.SkipValue()
+	if err == nil {
+		// The decoder reads a stream of values; a frame holds one.
+		end := dec.InputOffset()
+		rest := bytes.TrimLeft(data[end:], " \t\r\n")
+		return &Error{Code: CodeBadJSON, Message: "message has more after its JSON value (at byte " + strconv.Itoa(len(data)-len(rest)) + ")"}
+	}
+	var se *jsontext.SyntacticError
+	if !errors.As(err, &se) {
+		if len(bytes.TrimSpace(data)) == 0 || errors.Is(err, io.EOF) {
+			return &Error{Code: CodeBadJSON, Message: "message is empty; send a JSON object"}
+		}
+		return &Error{Code: CodeBadJSON, Message: "message is not valid JSON"}
+	}
+	at := " (at byte " + strconv.FormatInt(se.ByteOffset, 10) + ")"
+	cause := se.Err.Error()
+	switch {
+	case errors.Is(se.Err, jsontext.ErrDuplicateName):
+		return &Error{Code: CodeDuplicateKey, Message: "member name " + quote(se.JSONPointer.LastToken()) + " appears twice in one object" + at}
+	case strings.Contains(cause, "surrogate"):
+		return &Error{Code: CodeInvalidString, Message: `string has a \u escape of half a UTF-16 surrogate pair (\ud800-\udfff must come in pairs)` + at}
+	case cause == "invalid UTF-8":
+		return &Error{Code: CodeInvalidString, Message: "string is not valid UTF-8" + at}
+	case errors.Is(se.Err, io.ErrUnexpectedEOF):
+		return &Error{Code: CodeBadJSON, Message: "message ends in the middle of a JSON value" + at}
+	}
+	// The decoder's causes are plain words ("invalid character ',' at
+	// start of value") that quote at most a few bytes of input.
+	return &Error{Code: CodeBadJSON, Message: "message is not valid JSON: " + clip(cause, maxQuoted) + at}
+}
+
+// b2s views b as a string without copying; b must not change while the
+// string is in use.
+func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func (e *envelope) release() {
 	if e.parser != nil {
@@ -170,12 +221,11 @@ func checkField(v *fastjson.Value, f *config.Field) string {
 		if v.Type() != fastjson.TypeNumber {
 			return "must be a number"
 		}
-		x, _ := v.Float64()
-		if f.Min != nil && x < *f.Min {
-			return "must be at least " + strconv.FormatFloat(*f.Min, 'g', -1, 64)
+		if f.Min != nil && cmpBound(v, *f.Min, f.MinExact) < 0 {
+			return "must be at least " + boundText(*f.Min, f.MinExact)
 		}
-		if f.Max != nil && x > *f.Max {
-			return "must be at most " + strconv.FormatFloat(*f.Max, 'g', -1, 64)
+		if f.Max != nil && cmpBound(v, *f.Max, f.MaxExact) > 0 {
+			return "must be at most " + boundText(*f.Max, f.MaxExact)
 		}
 	case config.TypeBool:
 		if t := v.Type(); t != fastjson.TypeTrue && t != fastjson.TypeFalse {
@@ -198,6 +248,21 @@ func checkField(v *fastjson.Value, f *config.Field) string {
 		}
 	}
 	return ""
+}
+
+// cmpBound compares the number v with a schema bound exactly, as decimals
+// (see cmpDecimal): -1, 0 or +1.
+func cmpBound(v *fastjson.Value, bound float64, exact string) int {
+	var buf [64]byte
+	return cmpDecimal(b2s(v.MarshalTo(buf[:0])), boundText(bound, exact))
+}
+
+// boundText is a schema bound as the config wrote it.
+func boundText(bound float64, exact string) string {
+	if exact != "" {
+		return exact
+	}
+	return strconv.FormatFloat(bound, 'g', -1, 64)
 }
 
 // reservedField reports fields the server owns in outbound messages: a
@@ -226,7 +291,7 @@ func appendOutbound(dst []byte, typ string, obj *fastjson.Object, fields []*conf
 			dst = append(dst, ',')
 			dst = appendString(dst, f.Name)
 			dst = append(dst, ':')
-			dst = v.MarshalTo(dst)
+			dst = appendValue(dst, v)
 		}
 	} else {
 		obj.Visit(func(k []byte, v *fastjson.Value) {
@@ -234,9 +299,9 @@ func appendOutbound(dst []byte, typ string, obj *fastjson.Object, fields []*conf
 				return
 			}
 			dst = append(dst, ',')
-			dst = appendString(dst, string(k))
+			dst = appendString(dst, b2s(k))
 			dst = append(dst, ':')
-			dst = v.MarshalTo(dst)
+			dst = appendValue(dst, v)
 		})
 	}
 	if userID != "" {
@@ -248,6 +313,43 @@ func appendOutbound(dst []byte, typ string, obj *fastjson.Object, fields []*conf
 	dst = append(dst, `,"id":`...)
 	dst = appendString(dst, id)
 	return append(dst, '}')
+}
+
+// appendValue appends v as RFC 8259 JSON. Strings and names are encoded
+// from their decoded value by appendString, never by fastjson's MarshalTo,
+// which writes Go escapes (\a, \x01, \U0001f600) that JSON does not have.
+// Numbers are copied as sent: the frame was checked, so they are JSON.
+func appendValue(dst []byte, v *fastjson.Value) []byte {
+	switch v.Type() {
+	case fastjson.TypeString:
+		b, _ := v.StringBytes()
+		return appendString(dst, b2s(b))
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		dst = append(dst, '{')
+		first := true
+		o.Visit(func(k []byte, v *fastjson.Value) {
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = appendString(dst, b2s(k))
+			dst = append(dst, ':')
+			dst = appendValue(dst, v)
+		})
+		return append(dst, '}')
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		dst = append(dst, '[')
+		for i, e := range a {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendValue(dst, e)
+		}
+		return append(dst, ']')
+	}
+	return v.MarshalTo(dst) // number, true, false, null
 }
 
 // appendString appends s as a JSON string. Invalid UTF-8 is replaced so

@@ -1,8 +1,11 @@
 package router
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"reflect"
+	"slices"
 	"testing"
 	"unicode/utf8"
 
@@ -11,8 +14,11 @@ import (
 
 func intp(n int) *int { return &n }
 
-// The outbound encoder must turn any accepted envelope into valid JSON
-// that carries the server's fields, whatever the client sent.
+// For any envelope the server accepts, every frame it makes of it (the
+// delivery, with and without a schema, and the ack) is RFC 8259 JSON, and
+// the values delivered equal what encoding/json, the reference, decodes
+// from the sender's bytes. Refusals are clear and short, and the codes
+// agree with an independent check (duplicate names).
 func FuzzEnvelope(f *testing.F) {
 	for _, s := range []string{
 		`{"type":"send_message","roomId":"r","text":"hi"}`,
@@ -20,12 +26,19 @@ func FuzzEnvelope(f *testing.F) {
 		`{"type":"x","text":"\u2028\ud800 é \" \\ </script>"}`,
 		`{"type":"","id":7}`,
 		`[1]`, `{"type":`, `{"type":"a","id":{}}`, "{\"type\":\"a\",\"t\":\"\x01\"}",
+		// Issue 9's inputs.
+		`{"type":"send_message","roomId":"r","text":"x\u0007y","id":"x\u0007y"}`,
+		`{"type":"send_message","roomId":"r","text":"\ud83d cut"}`,
+		`{"type":"chat","roomId":"r","text":"hello","text":"see http://evil.example"}`,
+		`{"type":"n","roomId":"9007199254740993","n":9007199254740993,"id":1e400}`,
+		`{"type":"x","k\u0000\u001f":{"a\"":["\ud83d\ude00","\u00e9\/"]},"te\u0078t":1,"text":2}`,
 	} {
 		f.Add([]byte(s))
 	}
 	schema := []*config.Field{
 		{Name: "roomId", Type: config.TypeString, Required: true, MaxLength: intp(128)},
 		{Name: "text", Type: config.TypeString, MaxLength: intp(2000)},
+		{Name: "n", Type: config.TypeNumber, Max: floatp(9007199254740992), MaxExact: "9007199254740992"},
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if !utf8.Valid(data) {
@@ -39,26 +52,103 @@ func FuzzEnvelope(f *testing.F) {
 		var env envelope
 		defer env.release()
 		if err := parseEnvelope(data, &env); err != nil {
-			if err.Code == "" || err.Message == "" || !utf8.ValidString(err.Message) {
+			if err.Code == "" || err.Message == "" || !utf8.ValidString(err.Message) || len(err.Message) > 200 {
 				t.Fatalf("unclear error %+v", err)
+			}
+			if (err.Code == CodeDuplicateKey) != (hasDuplicateNames(data) && err.Code != CodeInvalidString) {
+				t.Fatalf("%q: code %s, duplicate names %v", data, err.Code, hasDuplicateNames(data))
 			}
 			return
 		}
-		if !json.Valid(data) || env.typ == "" {
+		if !json.Valid(data) || env.typ == "" || hasDuplicateNames(data) {
 			t.Fatalf("accepted %q", data)
 		}
+		want := decodeNumbers(t, data)
+		_ = checkSchema(env.obj, schema)
 		for _, fields := range [][]*config.Field{nil, schema} {
-			_ = checkSchema(env.obj, schema)
 			out := appendOutbound(nil, env.typ, env.obj, fields, "alice", 1, "n-1")
-			var m map[string]any
-			if err := json.Unmarshal(out, &m); err != nil {
-				t.Fatalf("outbound %q is not JSON: %v", out, err)
-			}
-			if m["userId"] != "alice" || m["id"] != "n-1" || m["type"] != env.typ {
+			got := decodeNumbers(t, out)
+			if got["userId"] != "alice" || got["id"] != "n-1" || got["type"] != env.typ {
 				t.Fatalf("outbound %s lost the server's fields", out)
+			}
+			for k, v := range want {
+				if reservedField([]byte(k)) {
+					continue
+				}
+				if fields != nil && !slices.ContainsFunc(fields, func(f *config.Field) bool { return f.Name == k }) {
+					if _, ok := got[k]; ok {
+						t.Fatalf("outbound %s has %q, which the schema does not declare", out, k)
+					}
+					continue
+				}
+				if !reflect.DeepEqual(got[k], v) {
+					t.Fatalf("sent %s\ndelivered %s\nfield %q = %#v, want %#v", data, out, k, got[k], v)
+				}
+			}
+		}
+		if env.id != nil {
+			ack := decodeNumbers(t, ackFrame(env.id))
+			if !reflect.DeepEqual(ack["id"], want["id"]) {
+				t.Fatalf("sent %s\nack %s", data, ackFrame(env.id))
 			}
 		}
 	})
+}
+
+func floatp(f float64) *float64 { return &f }
+
+// decodeNumbers decodes a JSON object with encoding/json, numbers as sent.
+func decodeNumbers(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		t.Fatalf("%q is not RFC 8259 JSON: %v", b, err)
+	}
+	return m
+}
+
+// hasDuplicateNames reports whether any object in the JSON text names a
+// member twice, after decoding the names: a check independent of the one
+// the router uses, built on encoding/json's tokens.
+func hasDuplicateNames(data []byte) bool {
+	type level struct {
+		names     map[string]bool // nil in an array
+		expectKey bool
+	}
+	var stack []*level
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].names != nil {
+			stack[n-1].expectKey = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if s, ok := tok.(string); ok && len(stack) > 0 && stack[len(stack)-1].expectKey {
+			l := stack[len(stack)-1]
+			if l.names[s] {
+				return true
+			}
+			l.names[s], l.expectKey = true, false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &level{names: map[string]bool{}, expectKey: true})
+		case json.Delim('['):
+			stack = append(stack, &level{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
 }
 
 func TestAppendStringMatchesEncodingJSON(t *testing.T) {

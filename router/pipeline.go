@@ -591,13 +591,3 @@ func clip(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
-
-// parseErrorText is a JSON parser's error with the input it quotes (after
-// the first `: "`) cut to maxQuoted bytes.
-func parseErrorText(err error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, `: "`); i >= 0 {
-		return msg[:i+2] + clip(msg[i+2:], maxQuoted)
-	}
-	return clip(msg, 2*maxQuoted)
-}

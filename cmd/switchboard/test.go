@@ -76,9 +76,14 @@ func test(args []string, stdout, stderr io.Writer) int {
 
 // runTest evaluates one test block and returns what did not match.
 func runTest(rt *router.Router, tc *config.Test) []string {
-	msg, err := json.Marshal(tc.Send)
-	if err != nil {
-		return []string{"send cannot be encoded as JSON: " + err.Error()}
+	// The bytes a client would send, so the live decoder decides (NFC,
+	// exact numbers, duplicate names): not a re-encoding of tc.Send.
+	msg := tc.SendJSON
+	if msg == nil {
+		var err error
+		if msg, err = json.Marshal(tc.Send); err != nil {
+			return []string{"send cannot be encoded as JSON: " + err.Error()}
+		}
 	}
 	user := tc.User
 	if user == "" {

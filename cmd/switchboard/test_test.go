@@ -73,3 +73,69 @@ test "wrong field" {
 		t.Fatalf("-run passes: exit %d\n%s", code, out)
 	}
 }
+
+// Issue 9 item 14: test blocks are decoded as live frames, and config
+// strings are taken as written (HCL would make both NFC), so these
+// expectations are the live server's verdicts (router's
+// TestConfigStringsAsWrittenOfflineAndLive checks the same over a socket).
+func TestPolicyTestsDecodeLikeLive(t *testing.T) {
+	cfg := `
+route "name" {
+  schema {
+    field "text" {
+      type       = "string"
+      max_length = 5
+    }
+    field "drink" {
+      type = "string"
+      enum = ["cafe\u0301"]
+    }
+    field "n" {
+      type = "number"
+      max  = 9007199254740992
+    }
+  }
+  deliver {
+    to = "sender"
+  }
+}
+test "decomposed is six code points" {
+  send = { type = "name", text = "e\u0301e\u0301e\u0301" }
+  expect {
+    verdict = "reject"
+    code    = "invalid_field"
+  }
+}
+test "enum as written" {
+  send = { type = "name", drink = "cafe\u0301" }
+  expect {
+    fields = { drink = "cafe\u0301" }
+  }
+}
+test "enum not normalised" {
+  send = { type = "name", drink = "caf\u00e9" }
+  expect {
+    verdict = "reject"
+  }
+}
+test "exact numbers" {
+  send = { type = "name", n = 9007199254740993 }
+  expect {
+    verdict = "reject"
+  }
+}
+test "duplicate names as a client would send them" {
+  send = { type = "name", "text" = "a", text = "b" }
+  expect {
+    verdict = "reject"
+    code    = "duplicate_key"
+  }
+}
+`
+	path := filepath.Join(t.TempDir(), "t.hcl")
+	os.WriteFile(path, []byte(cfg), 0o600)
+	out, errOut, code := switchboard(t, ".", nil, "test", "-v", "-c", path)
+	if code != 0 || !strings.Contains(out, "5 passed, 0 failed") {
+		t.Fatalf("exit %d:\n%s%s", code, out, errOut)
+	}
+}

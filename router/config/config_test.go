@@ -300,7 +300,7 @@ func TestValidFull(t *testing.T) {
 			Type: "send_message",
 			Schema: []*Field{
 				{Name: "roomId", Type: TypeString, Required: true, MinLength: intp(1), MaxLength: intp(128)},
-				{Name: "priority", Type: TypeNumber, Min: floatp(-1.5), Max: floatp(10)},
+				{Name: "priority", Type: TypeNumber, Min: floatp(-1.5), Max: floatp(10), MinExact: "-1.5", MaxExact: "10"},
 				{Name: "mood", Type: TypeString, Enum: []string{"happy", "sad"}},
 				{Name: "tags", Type: TypeArray, MaxLength: intp(5)},
 				{Name: "urgent", Type: TypeBool},
@@ -334,12 +334,15 @@ func TestValidFull(t *testing.T) {
 			Claims: map[string]any{"team": "red", "admin": false},
 			Send:   map[string]any{"type": "send_message", "roomId": "lobby", "text": "see http://evil.test"},
 			Expect: TestExpect{Verdict: "reject", Code: "forbidden"},
+			// In source order, as a client would write it.
+			SendJSON: []byte(`{"type":"send_message","roomId":"lobby","text":"see http://evil.test"}`),
 		},
 		{
-			Name:   "message reaches the room",
-			User:   "bob",
-			Send:   map[string]any{"type": "send_message", "roomId": "lobby", "text": "hi"},
-			Expect: TestExpect{Verdict: "deliver", To: "room", Room: "lobby", Fields: map[string]any{"text": "hi", "userId": "bob"}},
+			Name:     "message reaches the room",
+			User:     "bob",
+			Send:     map[string]any{"type": "send_message", "roomId": "lobby", "text": "hi"},
+			Expect:   TestExpect{Verdict: "deliver", To: "room", Room: "lobby", Fields: map[string]any{"text": "hi", "userId": "bob"}},
+			SendJSON: []byte(`{"type":"send_message","roomId":"lobby","text":"hi"}`),
 		},
 	})
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -30,6 +32,9 @@ type decoder struct {
 	diags  hcl.Diagnostics
 	ranges map[rangeKey]hcl.Range
 	failed map[rangeKey]bool // attributes already reported: checks skip them
+
+	src      []byte // the config's source, for string literals as written (literal.go)
+	filename string
 }
 
 var (
@@ -361,8 +366,8 @@ func (d *decoder) field(b *hcl.Block) *Field {
 	d.boolean(c, f, "required", &f.Required)
 	f.MinLength = d.optInt(c, f, "min_length")
 	f.MaxLength = d.optInt(c, f, "max_length")
-	f.Min = d.optFloat(c, f, "min")
-	f.Max = d.optFloat(c, f, "max")
+	f.Min, f.MinExact = d.optFloat(c, f, "min")
+	f.Max, f.MaxExact = d.optFloat(c, f, "max")
 	d.strs(c, f, "enum", &f.Enum)
 	var pattern string
 	if d.str(c, f, "pattern", &pattern) {
@@ -394,7 +399,7 @@ func (d *decoder) test(b *hcl.Block) *Test {
 	c := d.content(t, b.Body, testSchema)
 	d.str(c, t, "user", &t.User)
 	d.object(c, t, "claims", &t.Claims)
-	d.object(c, t, "send", &t.Send)
+	t.SendJSON = d.object(c, t, "send", &t.Send)
 	if eb := d.single(c.Blocks, "A test"); eb != nil {
 		e := &t.Expect
 		d.block(e, eb)
@@ -495,6 +500,9 @@ func (d *decoder) str(c *hcl.BodyContent, obj any, name string, dst *string) boo
 	v, ok := d.value(c, obj, name, cty.String)
 	if ok {
 		*dst = v.AsString()
+		if raw, isRaw := d.rawString(c.Attributes[name].Expr); isRaw {
+			*dst = raw
+		}
 	}
 	return ok
 }
@@ -508,6 +516,13 @@ func (d *decoder) strs(c *hcl.BodyContent, obj any, name string, dst *[]string) 
 	for it := v.ElementIterator(); it.Next(); {
 		_, e := it.Element()
 		*dst = append(*dst, e.AsString())
+	}
+	if t, isTuple := c.Attributes[name].Expr.(*hclsyntax.TupleConsExpr); isTuple && len(t.Exprs) == len(*dst) {
+		for i, e := range t.Exprs {
+			if raw, isRaw := d.rawString(e); isRaw {
+				(*dst)[i] = raw
+			}
+		}
 	}
 	return true
 }
@@ -541,18 +556,24 @@ func (d *decoder) optInt(c *hcl.BodyContent, obj any, name string) *int {
 	return nil
 }
 
-func (d *decoder) optFloat(c *hcl.BodyContent, obj any, name string) *float64 {
+// optFloat decodes a number, rounded and as exact decimal text (HCL keeps
+// 512 bits, enough for any literal of up to 150 digits).
+func (d *decoder) optFloat(c *hcl.BodyContent, obj any, name string) (*float64, string) {
 	v, ok := d.value(c, obj, name, cty.Number)
 	if !ok {
-		return nil
+		return nil, ""
 	}
 	f, err := goValue(v)
 	if err != nil {
 		d.errorf(obj, name, "Invalid value", err.Error()+".")
-		return nil
+		return nil, ""
 	}
 	n := f.(float64)
-	return &n
+	bf := v.AsBigFloat()
+	if bf.IsInt() && bf.MantExp(nil) < 100 {
+		return &n, bf.Text('f', 0) // "9007199254740993", not "9.007199254740993e+15"
+	}
+	return &n, bf.Text('g', -1)
 }
 
 // duration decodes a Go duration string; positive rejects "0s", which would
@@ -617,20 +638,29 @@ func (d *decoder) sendQueue(c *hcl.BodyContent, s *Server) {
 	}
 }
 
-// object decodes an HCL object into JSON-compatible Go values.
-func (d *decoder) object(c *hcl.BodyContent, obj any, name string, dst *map[string]any) {
+// object decodes an HCL object into JSON-compatible Go values, and
+// returns its JSON as a client would write it (see appendJSON).
+func (d *decoder) object(c *hcl.BodyContent, obj any, name string, dst *map[string]any) []byte {
 	v, ok := d.value(c, obj, name, cty.DynamicPseudoType)
 	if !ok {
-		return
+		return nil
 	}
 	if t := v.Type(); !t.IsObjectType() && !t.IsMapType() {
 		d.errorf(obj, name, "Invalid value", fmt.Sprintf("%s must be an object, such as { key = \"value\" }, not %s.", name, t.FriendlyName()))
-		return
+		return nil
 	}
 	g, err := goValue(v)
 	if err != nil {
 		d.errorf(obj, name, "Invalid value", fmt.Sprintf("%s: %v.", name, err))
-		return
+		return nil
 	}
 	*dst = g.(map[string]any)
+	b, diags := d.appendJSON(nil, c.Attributes[name].Expr)
+	var m map[string]any
+	if diags.HasErrors() || json.Unmarshal(b, &m) != nil {
+		b, _ = json.Marshal(g)
+		return b
+	}
+	*dst = m // strings as written
+	return b
 }

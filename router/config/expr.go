@@ -82,6 +82,10 @@ func (d *decoder) exprParts(e hcl.Expression) ([]ExprPart, hcl.Diagnostics) {
 			diags = append(diags, ds...)
 		}
 		return parts, diags
+	case *hclsyntax.LiteralValueExpr:
+		if raw, ok := d.rawLiteral(e); ok {
+			return []ExprPart{{From: FromLiteral, Literal: raw}}, nil // as written, not NFC
+		}
 	case *hclsyntax.ScopeTraversalExpr:
 		p, diag := traversalPart(e.Traversal)
 		if diag != nil {

@@ -126,6 +126,7 @@ func Parse(src []byte, filename string) (*Config, error) {
 		ranges: map[rangeKey]hcl.Range{},
 		failed: map[rangeKey]bool{},
 	}
+	d.src, d.filename = src, filename
 	d.ctx = &hcl.EvalContext{Functions: d.functions()}
 	d.diags = diags
 	var c *Config

@@ -214,10 +214,16 @@ type Field struct {
 	Required  bool
 	MinLength *int     // strings: runes; arrays: elements
 	MaxLength *int     // strings: runes; arrays: elements
-	Min       *float64 // numbers
-	Max       *float64 // numbers
+	Min       *float64 // numbers; rounded to float64 (see MinExact)
+	Max       *float64 // numbers; rounded to float64 (see MaxExact)
 	Enum      []string // strings: allowed values
 	Pattern   *regexp.Regexp
+
+	// MinExact and MaxExact are min and max as decimal numbers in JSON
+	// syntax, exact as the config wrote them ("9007199254740993", which a
+	// float64 cannot hold): the router compares numbers with these. ""
+	// (a Field built in Go) compares with Min and Max.
+	MinExact, MaxExact string
 }
 
 // Rate is "N/s", "N/m" or "N/h", with an optional burst ("20/s burst 40"
@@ -280,6 +286,11 @@ type Test struct {
 	Send   map[string]any // the envelope the client sends
 	Expect TestExpect
 	Range  hcl.Range
+
+	// SendJSON is Send as the JSON bytes a client would send: strings as
+	// written (not NFC-normalised), numbers exact, members in source order.
+	// `switchboard test` evaluates these bytes, as the live server would.
+	SendJSON []byte
 }
 
 // TestExpect is `test { expect { ... } }`.
