@@ -79,3 +79,51 @@ func TestServeListenErrors(t *testing.T) {
 		t.Errorf("port in use: exit %d, stderr:\n%s", code, errOut)
 	}
 }
+
+// TestPolicyTestTemplateMissingClaim: `switchboard test` sees a template
+// with a missing or numeric claim refused, not joined as "team:".
+func TestPolicyTestTemplateMissingClaim(t *testing.T) {
+	cfg := `
+auth {
+  jwt {
+    algorithms = ["HS256"]
+    secret     = "s"
+  }
+}
+route "join_team" {
+  action = "join"
+  room   = "team:${user.claims.team}"
+}
+test "no team claim" {
+  send = { type = "join_team" }
+  expect {
+    verdict = "reject"
+    code    = "missing_target"
+  }
+}
+test "a numeric team claim" {
+  claims = { team = 5 }
+  send   = { type = "join_team" }
+  expect {
+    verdict = "reject"
+    code    = "missing_target"
+  }
+}
+test "team red" {
+  claims = { team = "red" }
+  send   = { type = "join_team" }
+  expect {
+    verdict = "join"
+    room    = "team:red"
+  }
+}
+`
+	path := filepath.Join(t.TempDir(), "t.hcl")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := switchboard(t, ".", nil, "test", "-v", "-c", path)
+	if code != 0 || strings.Count(out, "--- PASS") != 3 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+}
