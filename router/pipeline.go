@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lxzan/gws"
+	"github.com/valyala/fastjson"
 
 	"github.com/switchboard-rt/switchboard/internal/refused"
 	"github.com/switchboard-rt/switchboard/router/config"
@@ -392,9 +393,9 @@ func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int
 			// Nothing is delivered: a reroute would be silently lost.
 			return decision{}, &Error{Code: CodeBadPayload, Message: "a " + quote(rc.Type) + " message " + rc.Action + "s a room and cannot be rerouted", plugin: lastReroute}
 		}
-		d.name = c.eval(rc.Room, out)
-		if d.name == "" {
-			return decision{}, &Error{Code: CodeMissingTarget, Message: "no room to " + rc.Action}
+		var err *Error
+		if d.name, err = c.eval(rc.Room, out, "room to "+rc.Action); err != nil {
+			return decision{}, err
 		}
 		if strings.HasPrefix(d.name, userRoomPrefix) {
 			return decision{}, errReservedRoom
@@ -415,9 +416,9 @@ func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int
 	case d.to == config.ToNone:
 		return d, nil
 	case d.to == config.ToRoom:
-		d.name = c.eval(dl.Room, out)
-		if d.name == "" {
-			return decision{}, &Error{Code: CodeMissingTarget, Message: "no room to deliver to"}
+		var err *Error
+		if d.name, err = c.eval(dl.Room, out, "room to deliver to"); err != nil {
+			return decision{}, err
 		}
 		if strings.HasPrefix(d.name, userRoomPrefix) {
 			// A user's own room is for the server (SendToUser, plugins'
@@ -429,9 +430,9 @@ func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int
 			return decision{}, &Error{Code: CodeNotMember, Message: "join room " + quote(d.name) + " before sending to it"}
 		}
 	case d.to == config.ToUser:
-		d.name = c.eval(dl.User, out)
-		if d.name == "" {
-			return decision{}, &Error{Code: CodeMissingTarget, Message: "no user to deliver to"}
+		var err *Error
+		if d.name, err = c.eval(dl.User, out, "user to deliver to"); err != nil {
+			return decision{}, err
 		}
 	}
 	fields := rc.Schema
@@ -499,36 +500,80 @@ func (r *Router) apply(c *conn, d decision) *Error {
 }
 
 // eval computes a compiled expression for this message.
-func (c *conn) eval(e *config.Expr, env *envelope) string {
-	if e == nil {
-		return ""
+// eval returns the value of a room or user expression, or the refusal
+// when a reference in it is missing, empty or not a string: a template
+// such as "team:${user.claims.team}" must not collapse to "team:", one
+// room shared by every user without the claim. what names the target for
+// the message, e.g. "room to join".
+func (c *conn) eval(e *config.Expr, env *envelope, what string) (string, *Error) {
+	if e == nil || len(e.Parts) == 0 {
+		return "", &Error{Code: CodeMissingTarget, Message: "no " + what}
 	}
 	if len(e.Parts) == 1 {
-		return c.evalPart(&e.Parts[0], env)
+		return c.evalPart(&e.Parts[0], env, what)
 	}
 	var b strings.Builder
 	for i := range e.Parts {
-		b.WriteString(c.evalPart(&e.Parts[i], env))
+		s, err := c.evalPart(&e.Parts[i], env, what)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(s)
 	}
-	return b.String()
+	return b.String(), nil
 }
 
-func (c *conn) evalPart(p *config.ExprPart, env *envelope) string {
+// evalPart returns one part's value. A message field that is there but not
+// a string is the sender's mistake (invalid_field, naming the field); a
+// field or claim that is absent, null or empty gives no target
+// (missing_target). Numbers are refused, not rendered: 5, 5.0 and 5e0
+// would be three rooms (docs/RATIONALE.md, "Templates refuse missing
+// values").
+func (c *conn) evalPart(p *config.ExprPart, env *envelope, what string) (string, *Error) {
 	switch p.From {
 	case config.FromLiteral:
-		return p.Literal
+		return p.Literal, nil
 	case config.FromMsg:
-		return env.field(p.Path[0])
+		name := p.Path[0]
+		var v *fastjson.Value
+		if env.obj != nil {
+			v = env.obj.Get(name)
+		}
+		if v == nil || v.Type() == fastjson.TypeNull {
+			return "", &Error{Code: CodeMissingTarget, Message: "no " + what + ": the message has no " + quote(name) + " field", Field: name}
+		}
+		if v.Type() != fastjson.TypeString {
+			return "", &Error{Code: CodeInvalidField, Message: quote(name) + " must be a string: it gives the " + what, Field: name}
+		}
+		b, _ := v.StringBytes()
+		if len(b) == 0 {
+			return "", &Error{Code: CodeMissingTarget, Message: "no " + what + ": " + quote(name) + " is empty", Field: name}
+		}
+		return string(b), nil
 	case config.FromUser:
 		if p.Path[0] == "id" {
-			return c.userID
+			if c.userID == "" {
+				return "", &Error{Code: CodeMissingTarget, Message: "no " + what + ": the user has no id"}
+			}
+			return c.userID, nil
 		}
 		if p.Path[0] == "claims" && len(p.Path) > 1 {
-			s, _ := c.claims[p.Path[1]].(string)
-			return s
+			name := p.Path[1]
+			v, ok := c.claims[name]
+			if !ok || v == nil {
+				return "", &Error{Code: CodeMissingTarget, Message: "no " + what + ": the token has no " + quote(name) + " claim"}
+			}
+			s, ok := v.(string)
+			if !ok {
+				return "", &Error{Code: CodeMissingTarget, Message: "no " + what + ": the token's " + quote(name) + " claim is not a string"}
+			}
+			if s == "" {
+				return "", &Error{Code: CodeMissingTarget, Message: "no " + what + ": the token's " + quote(name) + " claim is empty"}
+			}
+			return s, nil
 		}
 	}
-	return ""
+	return "", &Error{Code: CodeMissingTarget, Message: "no " + what}
 }
 
 func (c *conn) sendError(e *Error, id []byte) {

@@ -4,7 +4,7 @@
 //	switchboard validate [-c FILE]                   check a config, print every problem
 //	switchboard token    --sub USER [--ttl 1h]       print a JWT for the configured secret
 //	switchboard test     [-c FILE] [-v] [-run TEXT]  run the config's policy tests offline
-//	switchboard bench    fanout|idle|connect         load-test a server
+//	switchboard bench    fanout|idle|connect|slow    load-test a server
 //	switchboard plugin   run FILE.wasm [flags]       run a plugin once on an envelope from stdin
 //	switchboard version                              print the version, VCS revision and Go version
 //
@@ -30,7 +30,7 @@ commands:
   validate  check a config and print every problem found
   token     print a signed token for a user, for the configured JWT secret
   test      run the config's test blocks against its routes and plugins, offline
-  bench     load-test a server: fanout, idle or connect
+  bench     load-test a server: fanout, idle, connect or slow
   version   print the version, VCS revision and Go version
   plugin    run FILE.wasm: run a plugin once on an envelope from stdin
 

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -35,7 +36,8 @@ and the log lines. Any language: the plugin is a .wasm file (plugins/ABI.md).
 
 Exit status: 0 when the plugin gave a verdict (whichever), 1 when it failed
 to load or its call failed (trap, timeout, memory, exit, malformed result),
-2 on a usage error.`
+2 on a usage error or when stdin is not an envelope (a JSON object with a
+"type" string).`
 
 func pluginCmd(args []string, stdout, stderr io.Writer) int {
 	switch {
@@ -94,6 +96,17 @@ func pluginRun(args []string, stdout, stderr io.Writer) int {
 		fl.Usage()
 		return 2
 	}
+	// A missing FILE is a command-line mistake (a stray word): said before
+	// stdin is read, with the usage.
+	if _, err := os.Stat(files[0]); errors.Is(err, fs.ErrNotExist) {
+		return usageErr("%s: no such file", files[0])
+	}
+	// stdin's content is data, not the command line: its errors come
+	// without the usage.
+	dataErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "switchboard: plugin run: "+format+"\n", a...)
+		return 2
+	}
 	o := *opts
 	var cfg map[string]any
 	if o.config != "" {
@@ -114,7 +127,7 @@ func pluginRun(args []string, stdout, stderr io.Writer) int {
 	}
 	env, err := io.ReadAll(os.Stdin)
 	if err != nil {
-		return usageErr("reading the envelope from stdin: %v", err)
+		return dataErr("reading the envelope from stdin: %v", err)
 	}
 	// A file or an echo ends with a newline a WebSocket frame would not.
 	env = bytes.TrimRight(env, " \t\r\n")
@@ -122,11 +135,11 @@ func pluginRun(args []string, stdout, stderr io.Writer) int {
 		Type any `json:"type"`
 	}
 	if len(env) == 0 || env[0] != '{' || json.Unmarshal(env, &head) != nil {
-		return usageErr("stdin is not a JSON object: give the envelope a client would send, e.g. {\"type\":\"send_message\",\"text\":\"hi\"}")
+		return dataErr("stdin is not a JSON object: give the envelope a client would send, e.g. {\"type\":\"send_message\",\"text\":\"hi\"}")
 	}
 	typ, _ := head.Type.(string)
 	if typ == "" {
-		return usageErr(`the envelope has no "type" string: every message needs one`)
+		return dataErr(`the envelope has no "type" string: every message needs one`)
 	}
 	if o.route == "" {
 		o.route = typ

@@ -99,9 +99,13 @@ func TestPluginRunFailures(t *testing.T) {
 	if code != 1 || !strings.HasPrefix(out, "failure  malformed: ") {
 		t.Errorf("bad: exit %d\n%s", code, out)
 	}
-	_, errOut, code := runPlugin(t, `{"type":"x"}`, "nope.wasm")
-	if code != 1 || !strings.Contains(errOut, "nope.wasm does not load: no such file") {
-		t.Errorf("missing file: exit %d %s", code, errOut)
+	// A FILE that does not exist is a command-line error, said (with the
+	// usage) before stdin is read, whatever stdin holds.
+	for _, stdin := range []string{`{"type":"x"}`, "nope"} {
+		_, errOut, code := runPlugin(t, stdin, "nope.wasm")
+		if code != 2 || !strings.Contains(errOut, "nope.wasm: no such file") || !strings.Contains(errOut, "usage: switchboard plugin run") {
+			t.Errorf("missing file, stdin %q: exit %d %s", stdin, code, errOut)
+		}
 	}
 
 	for _, c := range []struct {
@@ -121,6 +125,10 @@ func TestPluginRunFailures(t *testing.T) {
 			out, errOut, code := runPlugin(t, c.stdin, c.args...)
 			if code != 2 || out != "" || !strings.Contains(errOut, c.want) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want 2 and %q", code, out, errOut, c.want)
+			}
+			// The usage is for command-line errors, not for stdin's content.
+			if data := strings.HasPrefix(c.name, "stdin") || c.name == "no type"; data == strings.Contains(errOut, "usage:") {
+				t.Errorf("a stdin error: %v, yet the usage printed: %v:\n%s", data, data, errOut)
 			}
 		})
 	}

@@ -34,12 +34,13 @@ const shutdownTimeout = 10 * time.Second
 func serve(args []string, stdout, stderr io.Writer) int {
 	fl := newFlagSet("serve", "[-c FILE] [--listen ADDR] [--pprof ADDR]", "Run the router: clients connect over WebSocket at server.listen and server.path.\nSIGINT or SIGTERM stops it, closing connections with 1001.", stderr)
 	path := fl.String("c", "", "config `file` (default ./router.hcl, else the built-in config)")
-	listen := fl.String("listen", "", "listen `address`, overriding server.listen")
-	pprofAddr := fl.String("pprof", "", "serve net/http/pprof on this `address` (e.g. 127.0.0.1:6060)")
+	var listen, pprofAddr listenFlag
+	fl.Var(&listen, "listen", "listen `address`, overriding server.listen")
+	fl.Var(&pprofAddr, "pprof", "serve net/http/pprof on this `address` (e.g. 127.0.0.1:6060)")
 	if code, done := parseFlags(fl, args, stdout, stderr); done {
 		return code
 	}
-	cfg, _ := loadConfig(*path, stderr)
+	cfg, cfgName := loadConfig(*path, stderr)
 	if cfg == nil {
 		return 1
 	}
@@ -52,8 +53,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		// storms (docs/RATIONALE.md). GOGC in the environment wins.
 		debug.SetGCPercent(50)
 	}
-	if *listen != "" {
-		cfg.Server.Listen = *listen
+	listenFrom := "server.listen in " + cfgName
+	if listen != "" {
+		cfg.Server.Listen, listenFrom = string(listen), "--listen"
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
@@ -82,25 +84,25 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		m := http.NewServeMux()
 		m.Handle(cfg.Metrics.Path, metricsHandler)
 		if err := sideServer(cfg.Metrics.Listen, m, log, "metrics"); err != nil {
-			fmt.Fprintf(stderr, "switchboard: metrics: %v\n", err)
+			fmt.Fprintf(stderr, "switchboard: metrics: %s\n", listenError(err, cfg.Metrics.Listen, "metrics.listen in "+cfgName, "change metrics.listen"))
 			return 1
 		}
 	}
-	if *pprofAddr != "" {
+	if pprofAddr != "" {
 		m := http.NewServeMux()
 		m.HandleFunc("/debug/pprof/", pprof.Index)
 		m.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 		m.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		m.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		if err := sideServer(*pprofAddr, m, log, "pprof"); err != nil {
-			fmt.Fprintf(stderr, "switchboard: pprof: %v\n", err)
+		if err := sideServer(string(pprofAddr), m, log, "pprof"); err != nil {
+			fmt.Fprintf(stderr, "switchboard: pprof: %s\n", listenError(err, string(pprofAddr), "--pprof", "pass --pprof with another port"))
 			return 1
 		}
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
-		fmt.Fprintf(stderr, "switchboard: %v\n", err)
+		fmt.Fprintf(stderr, "switchboard: %s\n", listenError(err, cfg.Server.Listen, listenFrom, "pass --listen with another port, e.g. --listen 127.0.0.1:8081"))
 		return 1
 	}
 	if t := cfg.Server.TLS; t != nil {
@@ -141,15 +143,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	log.Info("switchboard listening", "url", url, "routes", len(cfg.Routes))
 	if demo {
 		tok, _ := router.IssueToken([]byte(cfg.Auth.JWT.Secret), "demo", 24*time.Hour, nil)
-		// A browser cannot open 0.0.0.0 or [::]: the page is on this machine.
-		host := ln.Addr().String()
-		if a, ok := ln.Addr().(*net.TCPAddr); ok && a.IP.IsUnspecified() {
-			host = net.JoinHostPort("localhost", strconv.Itoa(a.Port))
-		}
-		page := "http" + strings.TrimPrefix(scheme, "ws") + host + "/"
-		fmt.Fprintf(stdout, "SWITCHBOARD_JWT_SECRET is not set: using a random secret for this run.\n"+
-			"Demo user \"demo\" can connect with:\n  %s?token=%s\n"+
-			"or open this page in a browser:\n  %s?token=%s\n", url, tok, page, tok)
+		printDemo(stdout, scheme, cfg.Server.Path, ln.Addr(), tok)
 	}
 
 	errc := make(chan error, 1)
@@ -192,4 +186,62 @@ func sideServer(addr string, h http.Handler, log *slog.Logger, what string) erro
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return nil
+}
+
+// listenFlag is an address flag (--listen, --pprof) checked when parsed,
+// so a bad value is a command-line error naming the flag.
+type listenFlag string
+
+func (l *listenFlag) String() string { return string(*l) }
+
+func (l *listenFlag) Set(s string) error {
+	if err := checkListenAddr(s); err != nil {
+		return err
+	}
+	*l = listenFlag(s)
+	return nil
+}
+
+// checkListenAddr reports an address net.Listen("tcp", addr) would refuse
+// for its form: not host:port, or a port out of 0–65535.
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port; write e.g. 127.0.0.1:8080, or :8080 for every interface", addr)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("%q: port %q is not a number from 0 to 65535", addr, port)
+	}
+	return nil
+}
+
+// listenError explains a failed listen on addr, which came from source
+// (a flag or a config field), with what to do when the port is taken.
+func listenError(err error, addr, source, otherPort string) string {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Sprintf("cannot listen on %s (%s): the address is already in use, perhaps by another switchboard; stop it, or %s", addr, source, otherPort)
+	}
+	if cerr := checkListenAddr(addr); cerr != nil {
+		return fmt.Sprintf("cannot listen on %s (%s): %v", addr, source, cerr)
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		err = op.Err
+	}
+	return fmt.Sprintf("cannot listen on %s (%s): %v", addr, source, err)
+}
+
+// printDemo prints the demo user's WebSocket URL and page URL for a
+// server listening on addr. Both name localhost when it listens on every
+// interface: neither a browser nor most clients can open 0.0.0.0 or [::].
+func printDemo(w io.Writer, scheme, path string, addr net.Addr, tok string) {
+	host := addr.String()
+	if a, ok := addr.(*net.TCPAddr); ok && a.IP.IsUnspecified() {
+		host = net.JoinHostPort("localhost", strconv.Itoa(a.Port))
+	}
+	url := scheme + host + path
+	page := "http" + strings.TrimPrefix(scheme, "ws") + host + "/"
+	fmt.Fprintf(w, "SWITCHBOARD_JWT_SECRET is not set: using a random secret for this run.\n"+
+		"Demo user \"demo\" can connect with:\n  %s?token=%s\n"+
+		"or open this page in a browser:\n  %s?token=%s\n", url, tok, page, tok)
 }

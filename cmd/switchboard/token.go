@@ -24,6 +24,11 @@ func token(args []string, stdout, stderr io.Writer) int {
 		code, _ := flagResult(fl, errors.New("--sub is required"), stdout, stderr)
 		return code
 	}
+	if *ttl <= 0 {
+		// A token that has already expired is refused by every server.
+		code, _ := flagResult(fl, fmt.Errorf("--ttl must be positive (e.g. 1h, 30m), got %v", *ttl), stdout, stderr)
+		return code
+	}
 	cfg, _ := loadConfig(*path, stderr)
 	if cfg == nil {
 		return 1
