@@ -48,19 +48,24 @@ func (b *bucket) take(rc *config.Rate, now time.Time) bool {
 }
 
 // buckets holds the buckets of one connection or one user, by route type
-// ("" for all routes together).
-type buckets map[string]*bucket
+// ("" for all routes together). A slice, scanned: it holds a few entries
+// (one per rated route used), and a map would cost every idle connection
+// and every user a few hundred bytes more.
+type buckets []keyedBucket
+
+type keyedBucket struct {
+	key string
+	bucket
+}
 
 func (bs *buckets) take(key string, rc *config.Rate, now time.Time) bool {
-	if *bs == nil {
-		*bs = make(buckets)
+	for i := range *bs {
+		if (*bs)[i].key == key {
+			return (*bs)[i].take(rc, now)
+		}
 	}
-	b := (*bs)[key]
-	if b == nil {
-		b = new(bucket)
-		(*bs)[key] = b
-	}
-	return b.take(rc, now)
+	*bs = append(*bs, keyedBucket{key: key})
+	return (*bs)[len(*bs)-1].take(rc, now)
 }
 
 // user is what the router keeps per user with a connection on this node.
@@ -150,8 +155,8 @@ func (l *userLimits) sweep(now time.Time) {
 		}
 		ub.mu.Lock()
 		idle := true
-		for _, b := range ub.b {
-			idle = idle && now.Sub(b.last) > l.full
+		for i := range ub.b {
+			idle = idle && now.Sub(ub.b[i].last) > l.full
 		}
 		ub.mu.Unlock()
 		if idle {
