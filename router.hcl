@@ -35,10 +35,14 @@ auth {
 
 # Far above what a person does, even rejoining rooms after a reconnect; a
 # script looping is stopped. Every frame counts, whatever its type, and
-# close_after (default 10) refused frames in a row close with 4008.
+# close_after (default 10) refused frames in a row close with 4008. Per-user
+# rates outlive the user's connections: reconnecting does not refill them.
 limits {
-  message_rate  = "50/s"
-  message_burst = 100
+  message_rate         = "50/s"
+  message_burst        = 100
+  connect_rate         = "60/m" # per client address
+  connect_burst        = 30
+  connections_per_user = 20
 }
 
 route "join_room" {
@@ -51,11 +55,13 @@ route "join_room" {
     }
   }
   # A join or leave tells every member of the room: a join/leave loop
-  # would flood them.
-  rate   = "10/s"
-  burst  = 50
-  action = "join"
-  room   = msg.roomId
+  # would flood them, on one connection or reconnecting.
+  rate       = "10/s"
+  burst      = 50
+  user_rate  = "10/s"
+  user_burst = 100
+  action     = "join"
+  room       = msg.roomId
 }
 
 route "leave_room" {
@@ -67,10 +73,12 @@ route "leave_room" {
       max_length = 128
     }
   }
-  rate   = "10/s"
-  burst  = 50
-  action = "leave"
-  room   = msg.roomId
+  rate       = "10/s"
+  burst      = 50
+  user_rate  = "10/s"
+  user_burst = 100
+  action     = "leave"
+  room       = msg.roomId
 }
 
 route "send_message" {

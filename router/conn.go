@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -83,6 +84,13 @@ type conn struct {
 	inHub     bool
 	expiry    *time.Timer // closes the connection when its token expires
 	pending   bool        // authenticated by its first message, not yet sent; guarded by mu
+
+	// Owned by gws's read loop (OnPing, OnPong): see allowControl.
+	control        bucket
+	controlRefused int // control frames refused in a row; while pending, all of them
+	// lastPing is the send time (UnixNano) of the heartbeat ping last
+	// queued for this connection, until its pong comes; 0: none waiting.
+	lastPing atomic.Int64
 
 	// Owned by the message handler (gws runs one at a time, in order).
 	limits     buckets

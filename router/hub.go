@@ -20,6 +20,9 @@ type hub struct {
 	n     int // connections in the hub
 	rooms map[string]*room
 	users map[string]*user
+	// limits keeps users' rate buckets beyond their last connection; nil
+	// in tests of the hub alone.
+	limits *userLimits
 }
 
 type room struct {
@@ -53,7 +56,7 @@ func (h *hub) add(c *conn, maxPerUser int) (added, full bool) {
 	}
 	u := h.users[c.userID]
 	if u == nil {
-		u = &user{}
+		u = &user{limits: h.limits.acquire(c.userID)}
 		h.users[c.userID] = u
 	}
 	if maxPerUser > 0 && len(u.conns) >= maxPerUser {
@@ -92,6 +95,7 @@ func (h *hub) remove(c *conn) (left []string) {
 	u.conns = u.conns[:end]
 	if end == 0 {
 		delete(h.users, c.userID)
+		h.limits.release(u.limits)
 	}
 	return left
 }

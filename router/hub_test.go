@@ -3,6 +3,9 @@ package router
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
+
+	"github.com/switchboard-rt/switchboard/router/config"
 )
 
 // TestHubModel drives the hub with random adds, joins, leaves and removes
@@ -101,5 +104,38 @@ func TestHubModel(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestUserLimitsOutliveConnections: a user's buckets stay while the hub
+// has the user, and after its last connection until they are full again;
+// then sweep forgets them.
+func TestUserLimitsOutliveConnections(t *testing.T) {
+	cfg := &config.Config{Limits: config.Limits{UserMessageRate: &config.Rate{Count: 1, Per: time.Second, Burst: 2}}}
+	h := newHub()
+	h.limits = newUserLimits(cfg)
+	if h.limits.full != 2*time.Second {
+		t.Fatalf("refill time %v, want 2s", h.limits.full)
+	}
+	c := &conn{userID: "u"}
+	h.add(c, 0)
+	ub := c.user.limits
+	now := time.Now()
+	ub.b.take("", cfg.Limits.UserMessageRate, now)
+	h.limits.sweep(now.Add(time.Hour))
+	if h.limits.users["u"] != ub {
+		t.Fatal("swept while the user is connected")
+	}
+	h.remove(c)
+	h.limits.sweep(now.Add(time.Second))
+	c2 := &conn{userID: "u"}
+	h.add(c2, 0)
+	if c2.user.limits != ub {
+		t.Fatal("a reconnect got fresh buckets")
+	}
+	h.remove(c2)
+	h.limits.sweep(now.Add(3 * time.Second))
+	if _, ok := h.limits.users["u"]; ok {
+		t.Fatal("full buckets of a gone user not swept")
 	}
 }

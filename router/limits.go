@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard-rt/switchboard/internal/refused"
 	"github.com/switchboard-rt/switchboard/router/config"
 )
 
@@ -18,7 +19,10 @@ const (
 )
 
 // ClosePolicyViolated reasons.
-const reasonTooManyConns = "too many connections for this user"
+const (
+	reasonTooManyConns = "too many connections for this user"
+	reasonTooManyPings = "too many pings and pongs"
+)
 
 // bucket is a token bucket. It has no lock: its owner guards it.
 type bucket struct {
@@ -44,27 +48,121 @@ func (b *bucket) take(rc *config.Rate, now time.Time) bool {
 }
 
 // buckets holds the buckets of one connection or one user, by route type
-// ("" for all routes together).
-type buckets map[string]*bucket
+// ("" for all routes together). A slice, scanned: it holds a few entries
+// (one per rated route used), and a map would cost every idle connection
+// and every user a few hundred bytes more.
+type buckets []keyedBucket
+
+type keyedBucket struct {
+	key string
+	bucket
+}
 
 func (bs *buckets) take(key string, rc *config.Rate, now time.Time) bool {
-	if *bs == nil {
-		*bs = make(buckets)
+	for i := range *bs {
+		if (*bs)[i].key == key {
+			return (*bs)[i].take(rc, now)
+		}
 	}
-	b := (*bs)[key]
-	if b == nil {
-		b = new(bucket)
-		(*bs)[key] = b
-	}
-	return b.take(rc, now)
+	*bs = append(*bs, keyedBucket{key: key})
+	return (*bs)[len(*bs)-1].take(rc, now)
 }
 
 // user is what the router keeps per user with a connection on this node.
 type user struct {
-	conns []*conn // guarded by the hub's lock
+	conns  []*conn      // guarded by the hub's lock
+	limits *userBuckets // nil when no user rate is set
+}
 
-	mu     sync.Mutex
-	limits buckets
+// userBuckets are one user's buckets for user_message_rate and the routes'
+// user_rate.
+type userBuckets struct {
+	held bool // the hub has a user for it; guarded by userLimits.mu
+
+	mu sync.Mutex
+	b  buckets
+}
+
+// userLimits keeps each user's buckets from their first use until they
+// are full again, whether or not the user still has a connection: a user
+// who reconnects finds them as it left them, so a reconnect loop cannot
+// reset its rates (docs/SECURITY.md, "Attacks tried").
+type userLimits struct {
+	full  time.Duration // the longest refill of a user rate; 0: no user rates
+	mu    sync.Mutex
+	users map[string]*userBuckets
+}
+
+func newUserLimits(cfg *config.Config) *userLimits {
+	l := &userLimits{users: make(map[string]*userBuckets)}
+	rates := []*config.Rate{cfg.Limits.UserMessageRate}
+	for _, rc := range cfg.Routes {
+		rates = append(rates, rc.UserRate)
+	}
+	for _, rc := range rates {
+		if rc != nil {
+			l.full = max(l.full, refill(rc))
+		}
+	}
+	return l
+}
+
+// refill is how long an empty bucket of rc takes to fill.
+func refill(rc *config.Rate) time.Duration {
+	return time.Duration(float64(rc.Burst) / float64(rc.Count) * float64(rc.Per))
+}
+
+// acquire returns the buckets of user id for the hub's user, or nil when
+// no user rate is set. l may be nil.
+func (l *userLimits) acquire(id string) *userBuckets {
+	if l == nil || l.full == 0 {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ub := l.users[id]
+	if ub == nil {
+		ub = new(userBuckets)
+		l.users[id] = ub
+	}
+	ub.held = true
+	return ub
+}
+
+// release is called when the hub forgets the user of ub: its buckets stay
+// until sweep finds them full.
+func (l *userLimits) release(ub *userBuckets) {
+	if ub == nil {
+		return
+	}
+	l.mu.Lock()
+	ub.held = false
+	l.mu.Unlock()
+}
+
+// sweep forgets the buckets of users without a connection that have
+// refilled: they are indistinguishable from new ones, and the map must not
+// grow without bound.
+func (l *userLimits) sweep(now time.Time) {
+	if l == nil || l.full == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id, ub := range l.users {
+		if ub.held {
+			continue
+		}
+		ub.mu.Lock()
+		idle := true
+		for i := range ub.b {
+			idle = idle && now.Sub(ub.b[i].last) > l.full
+		}
+		ub.mu.Unlock()
+		if idle {
+			delete(l.users, id)
+		}
+	}
 }
 
 // allowFrame applies the rates every frame of c counts against, whatever
@@ -78,13 +176,13 @@ func (r *Router) allowFrame(c *conn) bool {
 	if l.MessageRate != nil && !c.limits.take("", l.MessageRate, now) {
 		return false
 	}
-	u := c.user
-	if l.UserMessageRate == nil || u == nil {
+	if l.UserMessageRate == nil || c.user == nil || c.user.limits == nil {
 		return true
 	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.limits.take("", l.UserMessageRate, now)
+	ub := c.user.limits
+	ub.mu.Lock()
+	defer ub.mu.Unlock()
+	return ub.b.take("", l.UserMessageRate, now)
 }
 
 // allowRoute applies the rates of c's message's route, rate and user_rate.
@@ -96,13 +194,56 @@ func (r *Router) allowRoute(c *conn, rc *config.Route) bool {
 	if rc.Rate != nil && !c.limits.take(rc.Type, rc.Rate, now) {
 		return false
 	}
-	u := c.user
-	if rc.UserRate == nil || u == nil {
+	if rc.UserRate == nil || c.user == nil || c.user.limits == nil {
 		return true
 	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.limits.take(rc.Type, rc.UserRate, now)
+	ub := c.user.limits
+	ub.mu.Lock()
+	defer ub.mu.Unlock()
+	return ub.b.take(rc.Type, rc.UserRate, now)
+}
+
+// controlRate bounds a connection's pings and pongs, each ping costing a
+// pong. A client answering heartbeats, or pinging every few seconds to keep
+// a proxy's idle timeout at bay, sends far fewer. Control frames have a
+// bucket of their own: gws reads them on its read loop, concurrently with
+// the message handler that owns conn.limits.
+var controlRate = &config.Rate{Count: 10, Per: time.Second, Burst: 20}
+
+// maxPendingControl is how many pings and pongs a connection waiting for
+// its auth message may send; the next one closes it with 4001.
+const maxPendingControl = 3
+
+// allowControl counts a ping or pong of c against controlRate. Over it the
+// frame is ignored (a ping gets no pong), and close_after such frames in a
+// row close the connection with 4008. It runs on gws's read loop, which
+// alone touches c.control and c.controlRefused.
+func (r *Router) allowControl(c *conn) bool {
+	c.mu.Lock()
+	pending, closed := c.pending, c.closed
+	c.mu.Unlock()
+	if closed {
+		return false
+	}
+	if pending {
+		c.controlRefused++
+		if c.controlRefused > maxPendingControl {
+			refused.Log(r.log, CloseUnauthorized, "too many pings and pongs before the auth message", c.remote)
+			c.shutdown(CloseUnauthorized, "Unauthorized", false)
+			return false
+		}
+		return true
+	}
+	if c.control.take(controlRate, time.Now()) {
+		c.controlRefused = 0
+		return true
+	}
+	c.controlRefused++
+	if n := r.cfg.Limits.CloseAfter; n > 0 && c.controlRefused >= n {
+		refused.Log(r.log, ClosePolicyViolated, reasonTooManyPings, c.remote, "user", c.userID)
+		c.shutdown(ClosePolicyViolated, reasonTooManyPings, false)
+	}
+	return false
 }
 
 // ipLimiter limits connection attempts per client address.
@@ -139,7 +280,7 @@ func (l *ipLimiter) sweep(now time.Time) {
 	if l.rate == nil {
 		return
 	}
-	full := time.Duration(float64(l.rate.Burst) / float64(l.rate.Count) * float64(l.rate.Per))
+	full := refill(l.rate)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for ip, b := range l.ips {

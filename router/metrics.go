@@ -56,11 +56,8 @@ func pingPayload(t time.Time) []byte {
 	return binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano()))
 }
 
-func (m *metrics) observePong(payload []byte) {
-	if m == nil || len(payload) != 8 {
-		return
-	}
-	sent := time.Unix(0, int64(binary.BigEndian.Uint64(payload)))
+// observePong records the round trip of the heartbeat ping sent at sent.
+func (m *metrics) observePong(sent time.Time) {
 	if d := time.Since(sent); d >= 0 && d < time.Hour {
 		m.pingRTT.Observe(d.Seconds())
 	}

@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"time"
@@ -171,17 +172,30 @@ func (e *events) OnClose(ws *gws.Conn, err error) {
 	}
 }
 
+// OnPing answers a ping, within controlRate (see allowControl).
 func (e *events) OnPing(ws *gws.Conn, payload []byte) {
-	if c := connOf(ws); c != nil {
-		c.touch()
-		c.reply(encodeFrame(opPong, payload))
+	c := connOf(ws)
+	if c == nil || !e.r.allowControl(c) {
+		return
 	}
+	c.touch()
+	c.reply(encodeFrame(opPong, payload))
 }
 
+// OnPong counts toward controlRate like a ping; only the answer to the
+// last heartbeat ping sent to the connection gives a round-trip time, once.
 func (e *events) OnPong(ws *gws.Conn, payload []byte) {
-	if c := connOf(ws); c != nil {
-		c.touch()
-		e.r.m.observePong(payload)
+	c := connOf(ws)
+	if c == nil || !e.r.allowControl(c) {
+		return
+	}
+	c.touch()
+	if e.r.m == nil || len(payload) != 8 {
+		return
+	}
+	sent := int64(binary.BigEndian.Uint64(payload))
+	if sent != 0 && c.lastPing.CompareAndSwap(sent, 0) {
+		e.r.m.observePong(time.Unix(0, sent))
 	}
 }
 

@@ -134,6 +134,7 @@ func New(cfg *Config, opts ...Option) (*Router, error) {
 		connects: ipLimiter{rate: cfg.Limits.ConnectRate},
 		tooLarge: tooLargeReason(cfg.Server.MaxPayload),
 	}
+	r.hub.limits = newUserLimits(cfg)
 	for _, o := range cfg.Server.AllowedOrigins {
 		p, err := origin.Parse(o)
 		if err != nil { // Check reported it
@@ -362,8 +363,15 @@ func (r *Router) heartbeat() {
 			return
 		case now := <-t.C:
 			ping := encodeFrame(opPing, pingPayload(now)) // shared by every connection
-			r.hub.each(func(c *conn) { c.send(ping) })
+			sent := now.UnixNano()
+			r.hub.each(func(c *conn) {
+				// Only this ping's pong gives a round trip: a client
+				// cannot feed the metric times of its own.
+				c.lastPing.Store(sent)
+				c.send(ping)
+			})
 			r.connects.sweep(now)
+			r.hub.limits.sweep(now)
 		}
 	}
 }

@@ -6,9 +6,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclwrite"
 
 	"github.com/switchboard-rt/switchboard/internal/bench"
 )
@@ -28,7 +32,8 @@ commands:
 
 By default bench starts 'switchboard serve' itself on 127.0.0.1 (and, with
 --baseline, a naive gws server for the same protocol) and reports each
-figure beside the baseline's. Use --url (and --secret, --pid) for a server
+figure beside the baseline's. The started server runs without
+limits.connect_rate: the load comes from one address. Use --url (and --secret, --pid) for a server
 already running.
 
 Example (server on core 0, load on core 1):
@@ -122,6 +127,17 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	if *config != "" {
 		cfg.ServeArgs = []string{"-c", *config}
 	}
+	if cfg.URL == "" {
+		path, err := benchConfig(*config)
+		if err != nil {
+			fmt.Fprintf(stderr, "switchboard: bench: %v\n", err)
+			return 1
+		}
+		if path != "" {
+			defer os.Remove(path)
+			cfg.ServeArgs = []string{"-c", path}
+		}
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(stderr, "switchboard: bench: %v\n", err)
@@ -158,4 +174,40 @@ func baselineServer(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// benchConfig is the config for the server bench starts: path's (or
+// ./router.hcl's, or the built-in one's) without limits.connect_rate and
+// connect_burst, written to a temporary file next to it (so relative plugin
+// paths still resolve), since the load generator connects from one
+// address. It returns "" when the config sets no connect_rate.
+func benchConfig(path string) (string, error) {
+	src, name, err := readConfig(path)
+	if err != nil {
+		return "", err
+	}
+	f, diags := hclwrite.ParseConfig(src, name, hcl.InitialPos)
+	if diags.HasErrors() {
+		return "", diags // serve reports it the same way
+	}
+	limits := f.Body().FirstMatchingBlock("limits", nil)
+	if limits == nil || limits.Body().GetAttribute("connect_rate") == nil {
+		return "", nil
+	}
+	limits.Body().RemoveAttribute("connect_rate")
+	limits.Body().RemoveAttribute("connect_burst")
+	dir := ""
+	if name != "router.hcl (built in)" {
+		dir = filepath.Dir(name)
+	}
+	tmp, err := os.CreateTemp(dir, ".switchboard-bench-*.hcl")
+	if err != nil {
+		return "", err
+	}
+	if _, err := tmp.Write(f.Bytes()); err != nil {
+		_ = tmp.Close()
+		_ = os.Remove(tmp.Name())
+		return "", err
+	}
+	return tmp.Name(), tmp.Close()
 }
