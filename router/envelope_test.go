@@ -149,6 +149,7 @@ func hasDuplicateNames(data []byte) bool {
 		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // a number beyond float64 must not end the walk early
 	for {
 		tok, err := dec.Token()
 		if err != nil {
