@@ -32,6 +32,7 @@ type gwsConn struct {
 	net.Conn
 	tooLarge string // the reason of a 1009
 	closed   atomic.Bool
+	sent     atomic.Uint32 // the code of the close frame gws wrote, 0 if none
 }
 
 func (c *gwsConn) Close() error {
@@ -51,6 +52,11 @@ func (c *gwsConn) Close() error {
 }
 
 func (c *gwsConn) Write(b []byte) (int, error) {
+	if len(b) >= 4 && b[0] == 0x80|opClose && len(b) == 2+int(b[1]) {
+		// OnClose logs the refusal: gws's error does not always say
+		// the code (a bad close code from the peer is a *gws.CloseError).
+		c.sent.Store(uint32(binary.BigEndian.Uint16(b[2:4])))
+	}
 	if f, ok := rewriteClose(b, c.tooLarge); ok {
 		if _, err := c.Conn.Write(f); err != nil {
 			return 0, err
@@ -101,6 +107,30 @@ func closeReason(code uint16, tooLarge string) string {
 		return "internal error"
 	}
 	return "" // 1000 and the rest: the code says it all
+}
+
+// protocolRefusal is the reason logged when gws closed the connection
+// with code (RFC 6455 §7.4.1) because the peer broke the protocol, or ""
+// when code is no refusal (1000: the peer closed or went silent; 1001: a
+// write failed). err is what gws passed to OnClose.
+func protocolRefusal(code uint16, err error) string {
+	var ce *gws.CloseError
+	peerClose := errors.As(err, &ce)
+	switch code {
+	case 1002:
+		if peerClose {
+			return "close frame with code " + strconv.Itoa(int(ce.Code)) + ", which RFC 6455 §7.4 does not allow"
+		}
+		return "WebSocket protocol error (reserved bits or opcode, unmasked frame, control frame over 125 bytes or fragmented, bad continuation)"
+	case 1007:
+		if peerClose {
+			return "close frame reason is not valid UTF-8"
+		}
+		return "text frame is not valid UTF-8"
+	case 1009:
+		return "frame over max_payload"
+	}
+	return ""
 }
 
 // tooLargeReason is the reason of the 1009 close for a frame over

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ const (
 	CodeBadJSON        = "bad_json"          // the text frame is not a JSON object
 	CodeDuplicateKey   = "duplicate_key"     // an object names one member twice (RFC 7493 §2.3)
 	CodeInvalidString  = "invalid_string"    // a string has a lone surrogate escape or bad UTF-8 (RFC 7493 §2.1)
+	CodeInvalidNumber  = "invalid_number"    // a number's magnitude is beyond float64's (RFC 7493 §2.2)
 	CodeMissingType    = "missing_type"      // no "type" string
 	CodeUnknownType    = "unknown_type"      // no route for this type
 	CodeInvalidField   = "invalid_field"     // schema check failed
@@ -81,6 +83,10 @@ func parseEnvelope(data []byte, env *envelope) *Error {
 	if err != nil {
 		parserPool.Put(p)
 		return &Error{Code: CodeBadJSON, Message: "message must be a JSON object"}
+	}
+	if !finite(v) {
+		parserPool.Put(p)
+		return describeNumber(data)
 	}
 	env.parser, env.obj = p, obj
 	if idv := obj.Get("id"); idv != nil {
@@ -146,6 +152,74 @@ func describeInvalid(data []byte) *Error {
 	// The decoder's causes are plain words ("invalid character ',' at
 	// start of value") that quote at most a few bytes of input.
 	return &Error{Code: CodeBadJSON, Message: "message is not valid JSON: " + clip(cause, maxQuoted) + at}
+}
+
+// finite reports whether every number in v, at any depth, is within
+// float64's range: I-JSON (RFC 7493 §2.2) keeps to IEEE 754 doubles, and a
+// number beyond ±1.7976931348623157e308 is Infinity to JavaScript and an
+// error to Go's encoding/json. Numbers that underflow (1e-400) pass: they
+// lose precision, as I-JSON allows, but every decoder reads them (as 0).
+func finite(v *fastjson.Value) bool {
+	switch v.Type() {
+	case fastjson.TypeNumber:
+		// fastjson's parse is within a few ULPs and allocates nothing:
+		// far below the limit it settles the question, near it (rare)
+		// the text is parsed exactly.
+		if f, err := v.Float64(); err == nil && math.Abs(f) < 1e308 {
+			return true
+		}
+		return finiteNumber(v.MarshalTo(nil))
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		ok := true
+		o.Visit(func(_ []byte, v *fastjson.Value) {
+			ok = ok && finite(v)
+		})
+		return ok
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		for _, e := range a {
+			if !finite(e) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// finiteNumber reports whether the JSON number s is below float64's
+// largest magnitude once rounded, as strconv.ParseFloat and every JSON
+// decoder round it. Without an exponent and under 309 bytes it is below
+// 1e308, so only other numbers are parsed.
+func finiteNumber(s []byte) bool {
+	if len(s) < 309 && bytes.IndexAny(s, "eE") < 0 {
+		return true
+	}
+	f, _ := strconv.ParseFloat(b2s(s), 64)
+	return !math.IsInf(f, 0)
+}
+
+// describeNumber says which number of a frame finite refused and where,
+// as a byte offset. It runs only on refused frames.
+func describeNumber(data []byte) *Error {
+	dec := jsontext.NewDecoder(bytes.NewReader(data))
+	for {
+		if dec.PeekKind() != '0' {
+			if _, err := dec.ReadToken(); err != nil {
+				break
+			}
+			continue
+		}
+		num, err := dec.ReadValue()
+		if err != nil {
+			break
+		}
+		if !finiteNumber(num) {
+			at := dec.InputOffset() - int64(len(num))
+			return &Error{Code: CodeInvalidNumber, Message: "number " + clip(string(num), 24) + " is out of range: beyond ±1.7976931348623157e308 it is Infinity, not a number (RFC 7493 §2.2) (at byte " + strconv.FormatInt(at, 10) + ")"}
+		}
+	}
+	return &Error{Code: CodeInvalidNumber, Message: "a number is out of range: beyond ±1.7976931348623157e308 it is Infinity, not a number (RFC 7493 §2.2)"}
 }
 
 // b2s views b as a string without copying; b must not change while the

@@ -30,7 +30,11 @@ func FuzzEnvelope(f *testing.F) {
 		`{"type":"send_message","roomId":"r","text":"x\u0007y","id":"x\u0007y"}`,
 		`{"type":"send_message","roomId":"r","text":"\ud83d cut"}`,
 		`{"type":"chat","roomId":"r","text":"hello","text":"see http://evil.example"}`,
-		`{"type":"n","roomId":"9007199254740993","n":9007199254740993,"id":1e400}`,
+		`{"type":"n","roomId":"9007199254740993","n":9007199254740993,"id":1e308}`,
+		// Issue 10's: out of float64's range (refused), underflow (passes).
+		`{"type":"chat","roomId":"r","v":1e999,"w":[-1E+400]}`,
+		`{"type":"chat","id":1e999}`,
+		`{"type":"n","f":1.7976931348623157e308,"g":-1e-999,"h":[0.0e-0]}`,
 		`{"type":"x","k\u0000\u001f":{"a\"":["\ud83d\ude00","\u00e9\/"]},"te\u0078t":1,"text":2}`,
 	} {
 		f.Add([]byte(s))
@@ -58,15 +62,26 @@ func FuzzEnvelope(f *testing.F) {
 			if (err.Code == CodeDuplicateKey) != (hasDuplicateNames(data) && err.Code != CodeInvalidString) {
 				t.Fatalf("%q: code %s, duplicate names %v", data, err.Code, hasDuplicateNames(data))
 			}
+			if err.Code == CodeInvalidNumber && decodePlain(data) == nil {
+				t.Fatalf("%q: %s, yet encoding/json decodes it", data, err.Code)
+			}
 			return
 		}
 		if !json.Valid(data) || env.typ == "" || hasDuplicateNames(data) {
 			t.Fatalf("accepted %q", data)
 		}
+		// What JavaScript's JSON.parse and encoding/json read as float64
+		// must be numbers there: no Infinity (RFC 7493 §2.2).
+		if err := decodePlain(data); err != nil {
+			t.Fatalf("accepted %q, which encoding/json refuses: %v", data, err)
+		}
 		want := decodeNumbers(t, data)
 		_ = checkSchema(env.obj, schema)
 		for _, fields := range [][]*config.Field{nil, schema} {
 			out := appendOutbound(nil, env.typ, env.obj, fields, "alice", 1, "n-1")
+			if err := decodePlain(out); err != nil {
+				t.Fatalf("sent %s\ndelivered %s, which encoding/json refuses: %v", data, out, err)
+			}
 			got := decodeNumbers(t, out)
 			if got["userId"] != "alice" || got["id"] != "n-1" || got["type"] != env.typ {
 				t.Fatalf("outbound %s lost the server's fields", out)
@@ -87,6 +102,9 @@ func FuzzEnvelope(f *testing.F) {
 			}
 		}
 		if env.id != nil {
+			if err := decodePlain(ackFrame(env.id)); err != nil {
+				t.Fatalf("sent %s\nack %s, which encoding/json refuses: %v", data, ackFrame(env.id), err)
+			}
 			ack := decodeNumbers(t, ackFrame(env.id))
 			if !reflect.DeepEqual(ack["id"], want["id"]) {
 				t.Fatalf("sent %s\nack %s", data, ackFrame(env.id))
@@ -96,6 +114,13 @@ func FuzzEnvelope(f *testing.F) {
 }
 
 func floatp(f float64) *float64 { return &f }
+
+// decodePlain decodes JSON as most clients do, numbers as float64: it
+// fails on a number beyond float64's range.
+func decodePlain(b []byte) error {
+	var v any
+	return json.Unmarshal(b, &v)
+}
 
 // decodeNumbers decodes a JSON object with encoding/json, numbers as sent.
 func decodeNumbers(t *testing.T, b []byte) map[string]any {
@@ -124,6 +149,7 @@ func hasDuplicateNames(data []byte) bool {
 		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // a number beyond float64 must not end the walk early
 	for {
 		tok, err := dec.Token()
 		if err != nil {

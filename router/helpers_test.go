@@ -1,9 +1,13 @@
 package router_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -209,5 +213,115 @@ func (c *client) join(room string) {
 	c.send(`{"type":"join_room","roomId":"` + room + `"}`)
 	if m := c.expect("room_joined"); m["roomId"] != room {
 		c.t.Fatalf("room_joined %v", m)
+	}
+}
+
+// rawConn is a WebSocket client on a bare socket, for frames and
+// handshakes no client library would send.
+type rawConn struct {
+	t  *testing.T
+	nc net.Conn
+	br *bufio.Reader
+}
+
+// rawRequest sends an HTTP request written out in full (request line and
+// header lines, without the final blank line) and returns the response.
+func (s *server) rawRequest(head string) (*rawConn, *http.Response) {
+	s.t.Helper()
+	nc, err := net.Dial("tcp", strings.TrimPrefix(s.http.URL, "http://"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { nc.Close() })
+	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(nc, head+"\r\n"); err != nil {
+		s.t.Fatal(err)
+	}
+	rc := &rawConn{t: s.t, nc: nc, br: bufio.NewReader(nc)}
+	resp, err := http.ReadResponse(rc.br, nil)
+	if err != nil {
+		s.t.Fatalf("response: %v", err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		resp.Body.Close()
+	}
+	return rc, resp
+}
+
+// dialRawWS upgrades a bare socket as user.
+func (s *server) dialRawWS(user string) *rawConn {
+	s.t.Helper()
+	rc, resp := s.rawRequest("GET /ws?token=" + token(s.t, user, time.Hour) + " HTTP/1.1\r\nHost: x\r\n" +
+		"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n")
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		s.t.Fatalf("upgrade: %s", resp.Status)
+	}
+	return rc
+}
+
+// writeFrame writes one frame: first is the FIN, RSV and opcode byte;
+// the payload is masked when mask is set, as a client must (RFC 6455 §5.3).
+func (c *rawConn) writeFrame(first byte, mask bool, payload []byte) {
+	c.t.Helper()
+	f := []byte{first, 0}
+	switch n := len(payload); {
+	case n <= 125:
+		f[1] = byte(n)
+	case n <= 0xffff:
+		f[1] = 126
+		f = binary.BigEndian.AppendUint16(f, uint16(n))
+	default:
+		f[1] = 127
+		f = binary.BigEndian.AppendUint64(f, uint64(n))
+	}
+	p := payload
+	if mask {
+		f[1] |= 0x80
+		key := [4]byte{0x12, 0x34, 0x56, 0x78}
+		f = append(f, key[:]...)
+		p = make([]byte, len(payload))
+		for i, b := range payload {
+			p[i] = b ^ key[i%4]
+		}
+	}
+	if _, err := c.nc.Write(append(f, p...)); err != nil {
+		c.t.Fatalf("write frame: %v", err)
+	}
+}
+
+// closeCode reads frames until the server's close frame and returns its
+// code, or 0 when the socket ends without one.
+func (c *rawConn) closeCode() int {
+	c.t.Helper()
+	for {
+		var h [2]byte
+		if _, err := io.ReadFull(c.br, h[:]); err != nil {
+			return 0
+		}
+		n := int(h[1] & 0x7f)
+		switch n {
+		case 126:
+			var b [2]byte
+			if _, err := io.ReadFull(c.br, b[:]); err != nil {
+				return 0
+			}
+			n = int(binary.BigEndian.Uint16(b[:]))
+		case 127:
+			var b [8]byte
+			if _, err := io.ReadFull(c.br, b[:]); err != nil {
+				return 0
+			}
+			n = int(binary.BigEndian.Uint64(b[:]))
+		}
+		p := make([]byte, n)
+		if _, err := io.ReadFull(c.br, p); err != nil {
+			return 0
+		}
+		if h[0]&0x0f == 0x8 {
+			if n < 2 {
+				return 0
+			}
+			return int(binary.BigEndian.Uint16(p))
+		}
 	}
 }

@@ -243,10 +243,10 @@ func TestSchemaNumberBoundsExact(t *testing.T) {
 		{"9007199254740992.0000000000000000000001", false},
 		{"9.007199254740993e15", false},
 		{"90071992547409920e-1", true},
-		{"1e400", false},
+		{"1.7976931348623157e308", false},
 		{"-9007199254740992", true},
 		{"-9007199254740993", false},
-		{"-1e400", false},
+		{"-1.7976931348623157e308", false},
 		{"0", true},
 		{"-0", true},
 		{"1e-400", true},
@@ -290,7 +290,7 @@ func TestClientIDBounded(t *testing.T) {
 	}{
 		{num128, true},
 		{num128 + "9", false},
-		{strings.Repeat("9", 50000), false},
+		{"0." + strings.Repeat("9", 50000), false}, // 50,002 bytes, within float64's range
 		{`"` + strings.Repeat("x", 128) + `"`, true},
 		{`"` + strings.Repeat("x", 129) + `"`, false},
 		{`"` + strings.Repeat("é", 65) + `"`, false}, // 130 bytes
@@ -464,6 +464,56 @@ test "enum not normalised" {
 	}
 }
 
+// Issue 10 item 1: a number beyond float64's range is Infinity to
+// JavaScript and an error to encoding/json, so it is refused (I-JSON, RFC
+// 7493 §2.2) at any depth and in the id, with or without a schema, and never
+// relayed; numbers that only underflow or round to the largest double pass.
+func TestOutOfRangeNumbersRefused(t *testing.T) {
+	var calls atomic.Int32
+	s := jsonServer(t, &calls)
+	a, b := s.dial("alice"), s.dial("bob")
+	a.join("r")
+	b.join("r")
+	a.expect("user_joined")
+	big := "1" + strings.Repeat("0", 309)
+	for _, tc := range []struct{ msg, num string }{
+		{`{"type":"chat","roomId":"r","v":1e999,"w":[-1E+400]}`, "1e999"},
+		{`{"type":"chat","roomId":"r","w":[-1E+400]}`, "-1E+400"},
+		{`{"type":"chat","roomId":"r","id":1e999}`, "1e999"},
+		{`{"type":"chat","roomId":"r","a":{"b":[[0,{"c":1.7976931348623159e308}]]}}`, "1.7976931348623159e308"},
+		{`{"type":"chat","roomId":"r","v":` + big + `}`, big},
+		{`{"type":"note","roomId":"r","text":"t","v":-2e308}`, "-2e308"},
+		{`{"type":"score","n":1e400}`, "1e400"},
+	} {
+		a.send(tc.msg)
+		m := decodeJSON(t, a.rawFrame())
+		at := fmt.Sprintf("(at byte %d)", strings.Index(tc.msg, tc.num))
+		if m["type"] != "error" || m["code"] != router.CodeInvalidNumber || !strings.HasSuffix(m["message"].(string), at) {
+			t.Fatalf("%s: %v, want %s %s", tc.msg, m, router.CodeInvalidNumber, at)
+		}
+		if _, ok := m["id"]; ok {
+			t.Fatalf("%s: the error echoes the id: %v", tc.msg, m)
+		}
+	}
+	// Nothing refused reached bob: his next frame is the next message, and
+	// encoding/json decodes it without UseNumber.
+	for _, n := range []string{"1.7976931348623157e308", "-1.7976931348623158e308", "1e-999", "-1e-400", "123456789012345678901234567890"} {
+		a.send(`{"type":"chat","roomId":"r","v":` + n + `,"w":[` + n + `],"id":` + n + `}`)
+		f := b.rawFrame()
+		var m map[string]any
+		if err := json.Unmarshal(f, &m); err != nil || m["type"] != "chat" {
+			t.Fatalf("v = %s: %s (%v)", n, f, err)
+		}
+		if got := decodeJSON(t, f)["v"]; string(got.(json.Number)) != n {
+			t.Fatalf("v = %s delivered as %v", n, got)
+		}
+		ack := a.rawFrame()
+		if err := json.Unmarshal(ack, &m); err != nil || m["type"] != "ack" {
+			t.Fatalf("id = %s: ack %s (%v)", n, ack, err)
+		}
+	}
+}
+
 // A plugin's transformed message goes through the same check as a
 // client's: what it cannot send, a plugin cannot make.
 func TestTransformOutputCheckedLikeFrames(t *testing.T) {
@@ -490,6 +540,8 @@ route "rw" {
 	for _, tc := range []struct{ out, code string }{
 		{`{"type":"rw","text":"\ud83d cut"}`, router.CodeBadPayload},
 		{`{"type":"rw","text":"a","text":"b"}`, router.CodeBadPayload},
+		{`{"type":"rw","v":1e999}`, router.CodeBadPayload},
+		{`{"type":"rw","w":[{"x":-1E+400}]}`, router.CodeBadPayload},
 		{`{"type":"rw","text":"x\u0007y"}`, ""},
 	} {
 		b, _ := json.Marshal(map[string]string{"type": "rw", "out": tc.out})

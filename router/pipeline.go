@@ -148,10 +148,15 @@ func (e *events) OnClose(ws *gws.Conn, err error) {
 	if c == nil {
 		return
 	}
-	if code, ok := err.(interface{ Uint16() uint16 }); ok && code.Uint16() == CloseTooLarge {
-		// gws's own status code: it read a frame over max_payload and
-		// sent 1009. A peer's close arrives as *gws.CloseError instead.
-		refused.Log(e.r.log, CloseTooLarge, "frame over max_payload", c.remote, "user", c.userID)
+	if gc, ok := ws.NetConn().(*gwsConn); ok {
+		// gws's read loop closed with a protocol-level code: a frame
+		// over max_payload (1009), bad UTF-8 (1007), a broken frame or
+		// close code (1002). The router's own closes do not go through
+		// gwsConn and are logged where they are made.
+		code := uint16(gc.sent.Load())
+		if reason := protocolRefusal(code, err); reason != "" {
+			refused.Log(e.r.log, int(code), reason, c.remote, "user", c.userID)
+		}
 	}
 	c.mu.Lock()
 	c.closed = true

@@ -1,12 +1,10 @@
 package router_test
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -145,29 +143,16 @@ func TestDefaultConfigStopsReconnectLoop(t *testing.T) {
 	bob.expectNothing() // excluded sender; the connection is open
 }
 
-// rawConn is a WebSocket client on a bare TCP connection, for control
+// dialControl upgrades a bare socket (rawConn) with query, for control
 // frames the client libraries send only on their own terms.
-type rawConn struct {
-	t  *testing.T
-	nc net.Conn
-	br *bufio.Reader
-}
-
 func (s *server) dialControl(query string) *rawConn {
 	s.t.Helper()
-	nc, err := net.Dial("tcp", strings.TrimPrefix(strings.TrimSuffix(s.url, "/ws"), "ws://"))
-	if err != nil {
-		s.t.Fatal(err)
+	rc, resp := s.rawRequest("GET /ws" + query + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n")
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		s.t.Fatalf("upgrade: %s", resp.Status)
 	}
-	s.t.Cleanup(func() { _ = nc.Close() })
-	fmt.Fprintf(nc, "GET /ws%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", query)
-	br := bufio.NewReader(nc)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		s.t.Fatalf("upgrade: %v %v", resp, err)
-	}
-	return &rawConn{t: s.t, nc: nc, br: br}
+	return rc
 }
 
 // write sends one masked frame (mask 0: the payload goes as it is) of

@@ -3,6 +3,7 @@ package router_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -201,5 +202,82 @@ close_after = 3`, ""), log.option())
 		}
 		wg.Wait()
 		log.expectOnce(t, router.CloseTryAgainLater, "slow consumer", "127.0.0.1:")
+	})
+	// Issue 10 item 2: what gws refuses itself, at the frame level, and the
+	// handshakes the router refuses before gws sees them.
+	for _, tc := range []struct {
+		name   string
+		code   int
+		reason string
+		frame  func(c *rawConn)
+	}{
+		{"1007 invalid UTF-8", 1007, "not valid UTF-8", func(c *rawConn) { c.writeFrame(0x81, true, []byte("{\"type\":\"\xff\"}")) }},
+		{"1007 close reason not UTF-8", 1007, "close frame reason", func(c *rawConn) { c.writeFrame(0x88, true, []byte("\x03\xe8\xff")) }},
+		{"1002 RSV1 set", 1002, "protocol error", func(c *rawConn) { c.writeFrame(0xc1, true, []byte(`{"type":"echo"}`)) }},
+		{"1002 unmasked frame", 1002, "protocol error", func(c *rawConn) { c.writeFrame(0x81, false, []byte(`{"type":"echo"}`)) }},
+		{"1002 126-byte ping", 1002, "protocol error", func(c *rawConn) { c.writeFrame(0x89, true, bytes.Repeat([]byte("p"), 126)) }},
+		{"1002 reserved opcode", 1002, "protocol error", func(c *rawConn) { c.writeFrame(0x8b, true, nil) }},
+		{"1002 close code 999", 1002, "code 999", func(c *rawConn) { c.writeFrame(0x88, true, []byte{0x03, 0xe7}) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var log logCapture
+			s := startServer(t, defaultHCL(t), log.option())
+			c := s.dialRawWS("alice")
+			tc.frame(c)
+			if got := c.closeCode(); got != tc.code {
+				t.Fatalf("closed with %d, want %d", got, tc.code)
+			}
+			log.expectOnce(t, tc.code, tc.reason, "127.0.0.1:")
+			if u := log.refusals(t, tc.code)[0]["user"]; u != "alice" {
+				t.Fatalf("user attribute = %v", u)
+			}
+		})
+	}
+	t.Run("peer closes not logged", func(t *testing.T) {
+		var log logCapture
+		s := startServer(t, defaultHCL(t), log.option())
+		for _, code := range []uint16{1000, 1001, 4000} {
+			c := s.dialRawWS("alice")
+			c.writeFrame(0x88, true, binary.BigEndian.AppendUint16(nil, code))
+			if got := c.closeCode(); got == 1002 || got == 1007 {
+				t.Fatalf("close %d answered with %d", code, got)
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		if strings.Contains(log.buf.String(), `"msg":"refused"`) {
+			t.Fatalf("a peer's close logged as a refusal:\n%s", log.buf.String())
+		}
+	})
+	const key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	for _, tc := range []struct {
+		name   string
+		head   string
+		code   int
+		reason string
+	}{
+		{"405 POST", "POST /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + key + "Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\n", http.StatusMethodNotAllowed, "GET"},
+		{"400 no Sec-WebSocket-Key", "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n", http.StatusBadRequest, "Sec-WebSocket-Key"},
+		{"400 no Connection: Upgrade", "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n" + key + "Sec-WebSocket-Version: 13\r\n", http.StatusBadRequest, "Connection: Upgrade"},
+		{"426 version 8", "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + key + "Sec-WebSocket-Version: 8\r\n", http.StatusUpgradeRequired, "version 13"},
+		{"426 plain GET", "GET /ws HTTP/1.1\r\nHost: x\r\n", http.StatusUpgradeRequired, "not a WebSocket upgrade"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var log logCapture
+			s := startServer(t, defaultHCL(t), log.option())
+			_, resp := s.rawRequest(tc.head)
+			if resp.StatusCode != tc.code {
+				t.Fatalf("status %s, want %d", resp.Status, tc.code)
+			}
+			log.expectOnce(t, tc.code, tc.reason, "127.0.0.1:")
+		})
+	}
+	t.Run("426 plain GET through a trusted proxy", func(t *testing.T) {
+		var log logCapture
+		hcl := strings.Replace(defaultHCL(t), "server {", "server {\n  trusted_proxies = [\"127.0.0.1\"]", 1)
+		s := startServer(t, hcl, log.option())
+		s.rawRequest("GET /ws HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\n")
+		log.expectOnce(t, http.StatusUpgradeRequired, "not a WebSocket upgrade", "203.0.113.7")
 	})
 }

@@ -218,11 +218,6 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "request header too large", http.StatusRequestHeaderFieldsTooLarge)
 		return
 	}
-	if !strings.EqualFold(req.Header.Get("Upgrade"), "websocket") {
-		w.Header().Set("Upgrade", "websocket")
-		http.Error(w, "this endpoint speaks WebSocket only", http.StatusUpgradeRequired)
-		return
-	}
 	if addr := clientAddr(req, r.cfg.Server.TrustedProxies); addr != req.RemoteAddr {
 		// Handlers must not modify their request: a shallow copy, once
 		// per upgrade through a trusted proxy, carries the client's
@@ -230,6 +225,12 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		proxied := *req
 		proxied.RemoteAddr = addr
 		req = &proxied
+	}
+	if !strings.EqualFold(req.Header.Get("Upgrade"), "websocket") {
+		refused.Log(r.log, http.StatusUpgradeRequired, "not a WebSocket upgrade (no Upgrade: websocket)", req.RemoteAddr, "method", req.Method)
+		w.Header().Set("Upgrade", "websocket")
+		http.Error(w, "this endpoint speaks WebSocket only", http.StatusUpgradeRequired)
+		return
 	}
 	if !r.connects.allow(req) {
 		refused.Log(r.log, http.StatusTooManyRequests, "connect rate", req.RemoteAddr)
@@ -242,6 +243,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if status, msg := handshakeProblem(req); status != 0 {
+		refused.Log(r.log, status, msg, req.RemoteAddr)
 		if status == http.StatusUpgradeRequired {
 			w.Header().Set("Sec-WebSocket-Version", "13")
 		}
