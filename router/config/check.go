@@ -187,7 +187,7 @@ func (c *Config) check(report reporter) {
 		case br.Failures < -1 || br.Window < 0 || br.Window > MaxBreakerWindow || br.Users < 0 || br.Cooldown < 0:
 			report(p, "", where, "Invalid breaker", fmt.Sprintf("breaker.failures must be at least 1 (or -1 to turn the breaker off), breaker.window between 1 and %d, breaker.users at least 1 and breaker.cooldown more than zero.", MaxBreakerWindow))
 		case br.Failures > 0 && (br.Failures > br.Window || br.Users > br.Failures):
-			report(p, "", where, "Invalid breaker", fmt.Sprintf("The breaker could never open: breaker.failures (%d) must be at most breaker.window (%d), and breaker.users (%d) at most breaker.failures.", br.Failures, br.Window, br.Users))
+			report(&p.Breaker, "failures", where+" breaker", "Invalid breaker", fmt.Sprintf("The breaker could never open: breaker.failures (%d) must be at most breaker.window (%d), and breaker.users (%d) at most breaker.failures.", br.Failures, br.Window, br.Users))
 		case br.Failures == 0 && p.OnError == "allow":
 			report(p, "on_error", where, "Unstated breaker with on_error allow", `While this plugin's circuit breaker is open, on_error = "allow" delivers every message of its routes unchecked, and clients that make the plugin fail can open it. Say that this is intended with breaker { failures = 10 }, or turn the breaker off with breaker { failures = -1 } (a failing plugin then costs its timeout per message).`)
 		}

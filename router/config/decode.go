@@ -326,8 +326,12 @@ func (d *decoder) plugin(b *hcl.Block) *Plugin {
 		if d.integer(bc, br, "failures", &br.Failures, -1) && br.Failures == 0 {
 			d.errorf(br, "failures", "Invalid value", "failures is how many failed calls among the last window calls open the breaker: at least 1, or -1 to turn the breaker off.")
 		}
-		if d.integer(bc, br, "window", &br.Window, 1) && br.Window > MaxBreakerWindow {
-			d.errorf(br, "window", "Invalid value", fmt.Sprintf("window is how many recent calls the breaker looks at: at most %d.", MaxBreakerWindow))
+		if w := 0; d.integer(bc, br, "window", &w, 1) {
+			if w > MaxBreakerWindow {
+				d.errorf(br, "window", "Invalid value", fmt.Sprintf("window is how many recent calls the breaker looks at: at most %d.", MaxBreakerWindow))
+			} else {
+				br.Window = w
+			}
 		}
 		d.integer(bc, br, "users", &br.Users, 1)
 		d.duration(bc, br, "cooldown", &br.Cooldown, true)
