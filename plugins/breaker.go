@@ -138,5 +138,6 @@ func (b *breaker) forget() {
 	b.recent.Store(false)
 }
 
-// isOpen reports whether calls are being refused.
+// isOpen reports whether calls are being refused (until the first call
+// after the cooldown).
 func (b *breaker) isOpen() bool { return b.open.Load() }

@@ -48,7 +48,7 @@ func (c *Config) Defaults() {
 			orDefault(&p.Breaker.Failures, 10)
 		}
 		orDefault(&p.Breaker.Window, 20)
-		orDefault(&p.Breaker.Users, 2)
+		orDefault(&p.Breaker.Users, min(2, max(1, p.Breaker.Failures))) // failures = 1: one user
 		orDefault(&p.Breaker.Cooldown, 5*time.Second)
 	}
 	if c.Metrics.Enabled {

@@ -181,7 +181,7 @@ type Plugin struct {
 type Breaker struct {
 	Failures int           // failed calls among the last Window that open it; default 10; -1 turns the breaker off
 	Window   int           // calls, 1 to 1000; default 20
-	Users    int           // distinct users (a connect call: remote hosts) among those failures; default 2
+	Users    int           // distinct users (a connect call: remote hosts) among those failures; default 2 (1 when Failures is 1)
 	Cooldown time.Duration // default 5s
 }
 
