@@ -27,7 +27,6 @@ type Plugin struct {
 	allow        bool // on_error = "allow"
 	log          *slog.Logger
 	logs         *logLimiter // shared by the log import and stdout/stderr
-	failLogs     *logLimiter // "plugin failed" lines: a guest's output cannot crowd them out
 	configJSON   []byte
 	enforce      enforcement
 	hasMessage   bool
@@ -53,6 +52,7 @@ type Plugin struct {
 	failures [numKinds]atomic.Uint64
 	counters counters
 	brk      breaker
+	failLogs *logLimiter // "plugin failed" lines: a guest's output cannot crowd them out
 }
 
 // instance is one module instance with everything a call needs, made once.
