@@ -783,6 +783,12 @@ func TestGoDefaults(t *testing.T) {
 		p.Breaker != (Breaker{Failures: 10, Window: 20, Users: 2, Cooldown: 5 * time.Second}) {
 		t.Errorf("plugin defaults: %+v", p)
 	}
+	one := goConfig()
+	one.Plugins[0].Breaker.Failures = 1
+	one.Defaults()
+	if b := one.Plugins[0].Breaker; b.Users != 1 || b.Window != 20 {
+		t.Errorf("breaker defaults with failures = 1: %+v, want users 1 (2 could never open it)", b)
+	}
 	r := c.Route("send_message")
 	if r.Rate.Burst != 5 || r.Deliver.As != "send_message" {
 		t.Errorf("route defaults: rate %+v, as %q", r.Rate, r.Deliver.As)
