@@ -19,7 +19,7 @@ import (
 // sends) decides.
 //
 // The closed path is two atomic loads per call while no failure is among
-// the last window calls, and an atomic add more while one is. State
+// the last window calls, and an atomic add and a load more while one is. State
 // changes and failures take mu.
 type breaker struct {
 	threshold int // failures among the last window calls that open it; 0: off
