@@ -16,8 +16,9 @@
 // A failing plugin never fails the server: traps, timeouts, memory faults,
 // stack overflows, exits and malformed results become a Verdict per the
 // plugin's on_error, and the broken instance is replaced in the background.
-// After consecutive failures the plugin's breaker opens and calls fail at
-// once until a probe call succeeds.
+// Such a verdict is marked Failed, for the caller to count against the
+// sender. When many of the plugin's recent calls failed, for more than one
+// user, its breaker opens and calls fail at once for a cooldown.
 //
 // Native Go policies implement the same Policy and ConnectPolicy interfaces
 // as a wasm Plugin (see MessageFunc and ConnectFunc).

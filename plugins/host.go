@@ -29,7 +29,9 @@ import (
 const (
 	DefaultTimeout         = 10 * time.Millisecond
 	DefaultMemory          = 16 << 20
-	DefaultBreakerFailures = 5
+	DefaultBreakerFailures = 10 // of the last DefaultBreakerWindow calls
+	DefaultBreakerWindow   = 20
+	DefaultBreakerUsers    = 2
 	DefaultBreakerCooldown = 5 * time.Second
 )
 
@@ -135,14 +137,15 @@ func (h *Host) load(ctx context.Context, pc *config.Plugin) (_ *Plugin, err erro
 		return nil, errors.New("not a WebAssembly module (no \\0asm header)")
 	}
 	p := &Plugin{
-		name:    pc.Name,
-		source:  pc.Source,
-		timeout: pc.Timeout,
-		memory:  pc.Memory,
-		allow:   pc.OnError == "allow",
-		log:     h.log.With("plugin", pc.Name),
-		logs:    newLogLimiter(),
-		done:    make(chan struct{}),
+		name:     pc.Name,
+		source:   pc.Source,
+		timeout:  pc.Timeout,
+		memory:   pc.Memory,
+		allow:    pc.OnError == "allow",
+		log:      h.log.With("plugin", pc.Name),
+		logs:     newLogLimiter("plugin log lines dropped"),
+		failLogs: newLogLimiter("plugin failure lines dropped"),
+		done:     make(chan struct{}),
 	}
 	switch pc.OnError {
 	case "", "reject", "allow":
@@ -155,13 +158,24 @@ func (h *Host) load(ctx context.Context, pc *config.Plugin) (_ *Plugin, err erro
 	if p.memory <= 0 {
 		p.memory = DefaultMemory
 	}
-	p.brk = breaker{threshold: int64(pc.Breaker.Failures), cooldown: pc.Breaker.Cooldown, log: p.log}
+	br := pc.Breaker
+	p.brk = breaker{threshold: br.Failures, window: int64(br.Window), users: br.Users, cooldown: br.Cooldown, log: p.log}
 	switch {
 	case p.brk.threshold < 0: // failures = -1: off
 		p.brk.threshold = 0
 	case p.brk.threshold == 0:
 		p.brk.threshold = DefaultBreakerFailures
 	}
+	if p.brk.window <= 0 {
+		p.brk.window = DefaultBreakerWindow
+	}
+	// The config checks these; a Go caller's out-of-range values are
+	// clamped so that the breaker can open.
+	p.brk.window = max(p.brk.window, int64(p.brk.threshold))
+	if p.brk.users <= 0 {
+		p.brk.users = DefaultBreakerUsers
+	}
+	p.brk.users = max(1, min(p.brk.users, p.brk.threshold))
 	if p.brk.cooldown <= 0 {
 		p.brk.cooldown = DefaultBreakerCooldown
 	}

@@ -24,14 +24,15 @@ const (
 )
 
 // logLimiter drops a plugin's log lines beyond its rate and says how many
-// it dropped with the next line it lets through.
+// it dropped (as msg) with the next line it lets through.
 type logLimiter struct {
 	lim     *rate.Limiter
+	msg     string
 	dropped atomic.Int64
 }
 
-func newLogLimiter() *logLimiter {
-	return &logLimiter{lim: rate.NewLimiter(logLines, logBurst)}
+func newLogLimiter(msg string) *logLimiter {
+	return &logLimiter{lim: rate.NewLimiter(logLines, logBurst), msg: msg}
 }
 
 func (l *logLimiter) allow(log *slog.Logger) bool {
@@ -40,7 +41,7 @@ func (l *logLimiter) allow(log *slog.Logger) bool {
 		return false
 	}
 	if n := l.dropped.Swap(0); n > 0 {
-		log.Warn("plugin log lines dropped", "lines", n, "limit_per_second", logLines, "burst", logBurst)
+		log.Warn(l.msg, "lines", n, "limit_per_second", logLines, "burst", logBurst)
 	}
 	return true
 }

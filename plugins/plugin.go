@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,6 +52,7 @@ type Plugin struct {
 	failures [numKinds]atomic.Uint64
 	counters counters
 	brk      breaker
+	failLogs *logLimiter // "plugin failed" lines: a guest's output cannot crowd them out
 }
 
 // instance is one module instance with everything a call needs, made once.
@@ -140,7 +142,7 @@ func (p *Plugin) HandleMessage(ctx context.Context, in *MessageInput) Verdict {
 // says: letting a client in without an identity is never the safe choice.
 func (p *Plugin) HandleConnect(ctx context.Context, in *ConnectInput) ConnectVerdict {
 	fail := func(inst *instance, kind failureKind, err error) ConnectVerdict {
-		p.fail(inst, kind, err, slog.String("phase", "connect"), slog.String("remote", in.RemoteAddr))
+		p.fail(inst, kind, err, remoteHost(in.RemoteAddr), slog.String("phase", "connect"), slog.String("remote", in.RemoteAddr))
 		return ConnectVerdict{Code: CodePluginError, Reason: "the connection could not be checked"}
 	}
 	if !p.hasConnect {
@@ -221,6 +223,15 @@ func (p *Plugin) enter() bool {
 
 func (p *Plugin) release(inst *instance) { p.idle <- inst }
 
+// remoteHost is the host of a host:port address: a connect call's sender
+// for the breaker (every connection has its own port).
+func remoteHost(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
 // grow asks the guest for a larger input buffer (switchboard_reserve).
 func (p *Plugin) grow(inst *instance, size int) error {
 	if size > maxInput {
@@ -294,24 +305,34 @@ func (p *Plugin) call(inst *instance, fn api.Function) (failureKind, error) {
 // failed handles a failed message: count, log, replace the instance, and
 // answer per on_error.
 func (p *Plugin) failed(inst *instance, kind failureKind, err error, in *MessageInput) Verdict {
-	p.fail(inst, kind, err, slog.String("route", in.Route), slog.String("conn", in.ConnID))
+	p.fail(inst, kind, err, in.UserID, slog.String("route", in.Route), slog.String("conn", in.ConnID))
+	v := Verdict{Action: Reject, Code: CodePluginError, Reason: "the message could not be checked"}
 	if p.allow {
-		return Verdict{Action: Allow}
+		v = Verdict{Action: Allow}
 	}
-	return Verdict{Action: Reject, Code: CodePluginError, Reason: "the message could not be checked"}
+	v.Failed = kind != kindUnavailable && kind != kindBreaker
+	return v
 }
 
-func (p *Plugin) fail(inst *instance, kind failureKind, err error, attrs ...slog.Attr) {
+// fail counts a failed call against the breaker by sender (a user ID, or
+// a connect call's remote host), logs it within the plugin's log rate, and
+// retires the instance.
+func (p *Plugin) fail(inst *instance, kind failureKind, err error, sender string, attrs ...slog.Attr) {
 	p.failures[kind].Add(1)
 	if kind == kindBreaker {
 		return // not logged per call: the breaker logs when it opens and closes
 	}
-	p.brk.failure()
-	args := []any{slog.String("kind", kind.String()), slog.String("error", err.Error())}
-	for _, a := range attrs {
-		args = append(args, a)
+	p.brk.failure(sender)
+	// Failure lines (each with a wasm stack trace) have the guest's log
+	// rate, on a budget of their own: a storm of failures logs a bounded
+	// volume, and a guest's own output does not hide them.
+	if p.failLogs.allow(p.log) {
+		args := []any{slog.String("kind", kind.String()), slog.String("error", err.Error())}
+		for _, a := range attrs {
+			args = append(args, a)
+		}
+		p.log.Warn("plugin failed", args...)
 	}
-	p.log.Warn("plugin failed", args...)
 	if inst != nil {
 		p.retire(inst)
 	}

@@ -106,7 +106,7 @@ func TestFailures(t *testing.T) {
 				before := w.f(p.Stats().Failures)
 				start := time.Now()
 				got := p.HandleMessage(ctx, msg(c.route))
-				if want := (Verdict{Action: Reject, Code: CodePluginError, Reason: "the message could not be checked"}); !reflect.DeepEqual(got, want) {
+				if want := (Verdict{Action: Reject, Code: CodePluginError, Reason: "the message could not be checked", Failed: true}); !reflect.DeepEqual(got, want) {
 					t.Errorf("%s: got %+v, want %+v", c.route, got, want)
 				}
 				if c.route == "loop" {

@@ -28,8 +28,9 @@ type Stats struct {
 	Failures  Failures
 	// Counters are the plugin's own counters (sdk.Count, the "count" import).
 	Counters map[string]int64
-	// BreakerOpen reports that the circuit breaker refuses calls (open, or
-	// its probe call running); BreakerOpens counts the times it opened.
+	// BreakerOpen reports that the circuit breaker is open: calls fail at
+	// once (until the first call after its cooldown); BreakerOpens counts
+	// the times it opened.
 	BreakerOpen  bool
 	BreakerOpens uint64
 }

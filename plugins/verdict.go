@@ -59,6 +59,12 @@ type Verdict struct {
 	// Target is "room:<id>", "user:<id>", "sender", "broadcast" or
 	// "route:<type>" (Reroute). The router enforces the hop limit.
 	Target string
+	// Failed marks the on_error verdict of a call that failed on this
+	// message (kinds trap, timeout, memory, exit, malformed, stack): the
+	// router counts it against the sender (limits.close_after). A call the
+	// breaker refused or that found no instance is not the sender's doing
+	// and is not marked.
+	Failed bool
 }
 
 // ConnectInput is what a connect-phase plugin sees of the upgrade request.

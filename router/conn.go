@@ -95,6 +95,7 @@ type conn struct {
 	// Owned by the message handler (gws runs one at a time, in order).
 	limits     buckets
 	violations int // refused frames in a row: over a rate, or taken by no route
+	faults     int // messages a plugin failed on, over the connection's life
 }
 
 // send queues a frame shared with other recipients, for the batcher to

@@ -84,7 +84,7 @@ func newPluginCollector(ps []*plugins.Plugin) *pluginCollector {
 			"The plugin's own counters (sdk.Count, the count host import), by plugin and name; a gauge, since a delta may be negative.",
 			[]string{"plugin", "name"}, nil),
 		breakerOpen: prometheus.NewDesc(ns+"_plugin_breaker_open",
-			"1 while the plugin's circuit breaker refuses calls (open, or its probe call running), else 0.",
+			"1 while the plugin's circuit breaker is open (until the first call after its cooldown), else 0.",
 			[]string{"plugin"}, nil),
 		breakerOpens: prometheus.NewDesc(ns+"_plugin_breaker_opens_total",
 			"Times the plugin's circuit breaker opened.", []string{"plugin"}, nil),

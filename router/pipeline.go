@@ -292,15 +292,27 @@ func (r *Router) handle(c *conn, text bool, data []byte) {
 	if err == nil {
 		err = r.apply(c, d)
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		if d.route != nil {
 			rt = d.route // rerouted: count it where it was decided
 		}
 		r.reject(c, rt, err, env.id)
-		return
-	}
-	if env.id != nil {
+	case env.id != nil:
 		c.reply(encodeFrame(opText, ackFrame(env.id)))
+	}
+	r.checkFaults(c, rt)
+}
+
+// checkFaults closes with 4008 a connection whose messages made plugins
+// fail close_after times. They are counted over the connection's life, not
+// in a row: a client alternating failing and good messages is closed too,
+// and one client cannot open a plugin's breaker for every user alone.
+func (r *Router) checkFaults(c *conn, rt *route) {
+	if n := r.cfg.Limits.CloseAfter; n > 0 && c.faults >= n {
+		reason := "too many messages the plugins failed on"
+		refused.Log(r.log, ClosePolicyViolated, reason, c.remote, "user", c.userID, "route", rt.cfg.Type)
+		c.shutdown(ClosePolicyViolated, reason, false)
 	}
 }
 
@@ -368,6 +380,9 @@ func (r *Router) decide(c *conn, rt *route, env *envelope, data []byte, hops int
 			v := p.HandleMessage(context.Background(), msg)
 			if p.seconds != nil {
 				p.seconds.Observe(time.Since(start).Seconds())
+			}
+			if v.Failed && !offline {
+				c.faults++
 			}
 			switch v.Action {
 			case Allow:

@@ -17,7 +17,8 @@ import (
 // TestPluginMetrics: plugin failures by kind, the guest's own counters
 // (the count import) and the breaker's state are served on /metrics. The
 // conformance guest picks its behavior by route: "count" adds 2 to its
-// counter "seen", "trap" traps; two traps open the breaker (failures = 2),
+// counter "seen", "trap" traps; two traps open the breaker (failures = 2,
+// users = 1: alice's alone),
 // so the third message is refused by the breaker without a call.
 func TestPluginMetrics(t *testing.T) {
 	wasm := wasmbuild.Build(t, "../plugins/testdata/conformance.wat")
@@ -27,6 +28,7 @@ plugin "conf" {
   pool   = 1
   breaker {
     failures = 2
+    users    = 1
     cooldown = "1h"
   }
 }

@@ -44,7 +44,11 @@ func (c *Config) Defaults() {
 		orDefault(&p.Timeout, 10*time.Millisecond)
 		orDefault(&p.Memory, 16<<20)
 		orDefault(&p.OnError, "reject")
-		orDefault(&p.Breaker.Failures, 5)
+		if p.OnError != "allow" { // with allow, the config says it: see check
+			orDefault(&p.Breaker.Failures, 10)
+		}
+		orDefault(&p.Breaker.Window, 20)
+		orDefault(&p.Breaker.Users, min(2, max(1, p.Breaker.Failures))) // failures = 1: one user
 		orDefault(&p.Breaker.Cooldown, 5*time.Second)
 	}
 	if c.Metrics.Enabled {
@@ -179,8 +183,13 @@ func (c *Config) check(report reporter) {
 		if p.Timeout < 0 || p.Memory < 0 || p.Pool < 0 {
 			report(p, "", where, "Negative limit", "timeout, memory and pool must not be negative.")
 		}
-		if p.Breaker.Failures < -1 || p.Breaker.Cooldown < 0 {
-			report(p, "", where, "Invalid breaker", "breaker.failures must be at least 1 (or -1 to turn the breaker off) and breaker.cooldown more than zero.")
+		switch br := p.Breaker; {
+		case br.Failures < -1 || br.Window < 0 || br.Window > MaxBreakerWindow || br.Users < 0 || br.Cooldown < 0:
+			report(p, "", where, "Invalid breaker", fmt.Sprintf("breaker.failures must be at least 1 (or -1 to turn the breaker off), breaker.window between 1 and %d, breaker.users at least 1 and breaker.cooldown more than zero.", MaxBreakerWindow))
+		case br.Failures > 0 && (br.Failures > br.Window || br.Users > br.Failures):
+			report(&p.Breaker, "failures", where+" breaker", "Invalid breaker", fmt.Sprintf("The breaker could never open: breaker.failures (%d) must be at most breaker.window (%d), and breaker.users (%d) at most breaker.failures.", br.Failures, br.Window, br.Users))
+		case br.Failures == 0 && p.OnError == "allow":
+			report(p, "on_error", where, "Unstated breaker with on_error allow", `While this plugin's circuit breaker is open, on_error = "allow" delivers every message of its routes unchecked, and clients that make the plugin fail can open it. Say that this is intended with breaker { failures = 10 }, or turn the breaker off with breaker { failures = -1 } (a failing plugin then costs its timeout per message).`)
 		}
 		if p.OnError != "" && !slices.Contains(onErrors, p.OnError) {
 			report(p, "on_error", where, "Invalid on_error", oneOf(p.OnError, onErrors)+` "reject" fails closed when the plugin traps or times out; "allow" lets the message through.`)

@@ -275,7 +275,7 @@ func TestValidFull(t *testing.T) {
 	})
 	check("plugins", c.Plugins, []*Plugin{
 		{Name: "tenant", Source: "/opt/plugins/tenant.wasm", Timeout: 10 * time.Millisecond, Memory: 16 << 20, OnError: "reject",
-			Breaker: Breaker{Failures: 5, Cooldown: 5 * time.Second}},
+			Breaker: Breaker{Failures: 10, Window: 20, Users: 2, Cooldown: 5 * time.Second}},
 		{
 			Name:   "no_links",
 			Source: filepath.Join("testdata", "valid", "plugins", "nolinks.wasm"),
@@ -289,7 +289,7 @@ func TestValidFull(t *testing.T) {
 			Memory:  1 << 20,
 			Pool:    4,
 			OnError: "allow",
-			Breaker: Breaker{Failures: 3, Cooldown: 30 * time.Second},
+			Breaker: Breaker{Failures: 3, Window: 50, Users: 3, Cooldown: 30 * time.Second},
 		},
 	})
 	check("patterns", patterns, map[string]string{"send_message.roomId": "^[a-z0-9:_-]+$"})
@@ -780,8 +780,14 @@ func TestGoDefaults(t *testing.T) {
 	}
 	p := c.Plugins[0]
 	if p.Timeout != 10*time.Millisecond || p.Memory != 16<<20 || p.OnError != "reject" || p.Pool != 0 ||
-		p.Breaker != (Breaker{Failures: 5, Cooldown: 5 * time.Second}) {
+		p.Breaker != (Breaker{Failures: 10, Window: 20, Users: 2, Cooldown: 5 * time.Second}) {
 		t.Errorf("plugin defaults: %+v", p)
+	}
+	one := goConfig()
+	one.Plugins[0].Breaker.Failures = 1
+	one.Defaults()
+	if b := one.Plugins[0].Breaker; b.Users != 1 || b.Window != 20 {
+		t.Errorf("breaker defaults with failures = 1: %+v, want users 1 (2 could never open it)", b)
 	}
 	r := c.Route("send_message")
 	if r.Rate.Burst != 5 || r.Deliver.As != "send_message" {
@@ -861,6 +867,10 @@ func TestGoCheck(t *testing.T) {
 			[]string{`route "send_message" plugins[1]: Unknown plugin; There is no plugin "q". Did you mean "p"?`}},
 		{"empty source", func(c *Config) { c.Plugins[0].Source = "" }, []string{"Missing plugin source"}},
 		{"on_error", func(c *Config) { c.Plugins[0].OnError = "ignore" }, []string{"Invalid on_error"}},
+		{"on_error allow, breaker unstated", func(c *Config) { c.Plugins[0].OnError, c.Plugins[0].Breaker.Failures = "allow", 0 }, []string{"on_error: Unstated breaker with on_error allow"}},
+		{"breaker that cannot open", func(c *Config) { c.Plugins[0].Breaker = Breaker{Failures: 30, Window: 20} }, []string{"Invalid breaker; The breaker could never open"}},
+		{"breaker users", func(c *Config) { c.Plugins[0].Breaker = Breaker{Failures: 2, Users: 3} }, []string{"Invalid breaker; The breaker could never open"}},
+		{"breaker window", func(c *Config) { c.Plugins[0].Breaker.Window = 5000 }, []string{"Invalid breaker"}},
 		{"action", func(c *Config) { c.Routes[0].Action = "enter" }, []string{"Invalid action"}},
 		{"join without room", func(c *Config) { c.Routes[0].Room = nil }, []string{"Missing room"}},
 		{"action and deliver", func(c *Config) { c.Routes[0].Deliver = &Deliver{To: ToSender} }, []string{"Both action and deliver"}},

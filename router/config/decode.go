@@ -65,7 +65,7 @@ var (
 		Attributes: attrs("source", "native", "config", "timeout", "memory", "pool", "on_error"),
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "breaker"}},
 	}
-	breakerSchema = &hcl.BodySchema{Attributes: attrs("failures", "cooldown")}
+	breakerSchema = &hcl.BodySchema{Attributes: attrs("failures", "window", "users", "cooldown")}
 	routeSchema   = &hcl.BodySchema{
 		Attributes: attrs("action", "room", "rate", "burst", "user_rate", "user_burst", "plugins", "transform_fields"),
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "schema"}, {Type: "deliver"}},
@@ -324,8 +324,16 @@ func (d *decoder) plugin(b *hcl.Block) *Plugin {
 		d.block(br, bb)
 		bc := d.content(br, bb.Body, breakerSchema)
 		if d.integer(bc, br, "failures", &br.Failures, -1) && br.Failures == 0 {
-			d.errorf(br, "failures", "Invalid value", "failures is how many consecutive failed calls open the breaker: at least 1, or -1 to turn the breaker off.")
+			d.errorf(br, "failures", "Invalid value", "failures is how many failed calls among the last window calls open the breaker: at least 1, or -1 to turn the breaker off.")
 		}
+		if w := 0; d.integer(bc, br, "window", &w, 1) {
+			if w > MaxBreakerWindow {
+				d.errorf(br, "window", "Invalid value", fmt.Sprintf("window is how many recent calls the breaker looks at: at most %d.", MaxBreakerWindow))
+			} else {
+				br.Window = w
+			}
+		}
+		d.integer(bc, br, "users", &br.Users, 1)
 		d.duration(bc, br, "cooldown", &br.Cooldown, true)
 	}
 	return p

@@ -173,13 +173,21 @@ type Plugin struct {
 }
 
 // Breaker is a plugin's circuit breaker (a `breaker` block in the plugin
-// block): Failures consecutive failed calls open it; while open, calls fail
-// at once with on_error; after Cooldown one call is let through, and its
-// success closes the breaker.
+// block): it opens when Failures of the last Window calls failed and those
+// failures came from at least Users distinct users; while open, calls fail
+// at once with on_error; after Cooldown calls run again, and it opens again
+// if they keep failing. With OnError "allow", Failures has no default: the
+// config must state it (see docs/CONFIG.md, breaker).
 type Breaker struct {
-	Failures int           // default 5; -1 turns the breaker off
+	Failures int           // failed calls among the last Window that open it; default 10; -1 turns the breaker off
+	Window   int           // calls, 1 to 1000; default 20
+	Users    int           // distinct users (a connect call: remote hosts) among those failures; default 2 (1 when Failures is 1)
 	Cooldown time.Duration // default 5s
 }
+
+// MaxBreakerWindow is the largest Breaker.Window: the breaker keeps up to
+// that many failures.
+const MaxBreakerWindow = 1000
 
 // Route is a `route "type"` block.
 type Route struct {

@@ -68,6 +68,8 @@ plugin "no_links" {
 
   breaker {
     failures = 3
+    window   = 50
+    users    = 3
     cooldown = "30s"
   }
 }
