@@ -35,7 +35,8 @@ auth {
 
 # Far above what a person does, even rejoining rooms after a reconnect; a
 # script looping is stopped. Every frame counts, whatever its type, and
-# close_after (default 10) refused frames in a row close with 4008. Per-user
+# close_after (default 10) refused frames in a row, or as many messages its
+# plugins failed on, close with 4008. Per-user
 # rates outlive the user's connections: reconnecting does not refill them.
 limits {
   message_rate         = "50/s"
