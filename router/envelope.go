@@ -192,7 +192,7 @@ func finite(v *fastjson.Value) bool {
 // decoder round it. Without an exponent and under 309 bytes it is below
 // 1e308, so only other numbers are parsed.
 func finiteNumber(s []byte) bool {
-	if len(s) < 309 && bytes.IndexAny(s, "eE") < 0 {
+	if len(s) < 309 && !bytes.ContainsAny(s, "eE") {
 		return true
 	}
 	f, _ := strconv.ParseFloat(b2s(s), 64)
