@@ -44,10 +44,6 @@ type Plugin struct {
 	refills sync.WaitGroup
 	done    chan struct{} // closed by close
 	closed  atomic.Bool
-	// inflight counts HandleMessage/HandleConnect calls under way. A call
-	// adds itself before it checks closed, and close sets closed before it
-	// waits for inflight to reach zero: one of the two sees the other.
-	inflight atomic.Int64
 
 	failures [numKinds]atomic.Uint64
 	counters counters
@@ -92,10 +88,6 @@ func (p *Plugin) HandleMessage(ctx context.Context, in *MessageInput) Verdict {
 	if !p.hasMessage {
 		return p.failed(nil, kindUnavailable, errors.New("the plugin has no message handler (switchboard_on_message)"), in)
 	}
-	if !p.enter() {
-		return p.failed(nil, kindUnavailable, errors.New("plugin is closed"), in)
-	}
-	defer p.inflight.Add(-1)
 	if !p.brk.allow() {
 		return p.failed(nil, kindBreaker, nil, in)
 	}
@@ -148,10 +140,6 @@ func (p *Plugin) HandleConnect(ctx context.Context, in *ConnectInput) ConnectVer
 	if !p.hasConnect {
 		return fail(nil, kindUnavailable, errors.New("the plugin has no connect handler (switchboard_on_connect)"))
 	}
-	if !p.enter() {
-		return fail(nil, kindUnavailable, errors.New("plugin is closed"))
-	}
-	defer p.inflight.Add(-1)
 	req, err := ConnectRequest(in)
 	if err != nil {
 		return fail(nil, kindUnavailable, err)
@@ -209,16 +197,6 @@ func (p *Plugin) acquire(ctx context.Context) (*instance, error) {
 	case <-p.done:
 		return nil, errors.New("plugin is closed")
 	}
-}
-
-// enter counts a call in; false (and not counted) once the plugin closes.
-func (p *Plugin) enter() bool {
-	p.inflight.Add(1)
-	if p.closed.Load() {
-		p.inflight.Add(-1)
-		return false
-	}
-	return true
 }
 
 func (p *Plugin) release(inst *instance) { p.idle <- inst }
@@ -395,9 +373,23 @@ func (p *Plugin) close(ctx context.Context) error {
 // runtime under a running call is a data race in wazero. With closed set,
 // metered calls stop at their next yield (microseconds); each then returns
 // its instance to the pool or retires it.
+//
+// A call holds its instance for as long as it runs, so collecting every
+// live instance from the pool is waiting for every call: no counter on
+// the hot path. (A failed call retires its instance instead, shrinking
+// live; hence the re-check.)
 func (p *Plugin) waitCalls(ctx context.Context) {
-	for p.inflight.Load() > 0 {
+	held := 0
+	for {
+		p.mu.Lock()
+		live := len(p.live)
+		p.mu.Unlock()
+		if held >= live {
+			return
+		}
 		select {
+		case <-p.idle:
+			held++
 		case <-time.After(time.Millisecond):
 		case <-ctx.Done():
 			return
