@@ -20,17 +20,19 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/switchboard-rt/switchboard/internal/plugindefaults"
 	"github.com/switchboard-rt/switchboard/sdk/abi"
 )
 
-// Defaults for zero fields of Spec.
+// Defaults for zero fields of Spec; router/config fills the same ones
+// (internal/plugindefaults) into a decoded plugin block.
 const (
-	DefaultTimeout         = 10 * time.Millisecond
-	DefaultMemory          = 16 << 20
-	DefaultBreakerFailures = 10 // of the last DefaultBreakerWindow calls
-	DefaultBreakerWindow   = 20
-	DefaultBreakerUsers    = 2
-	DefaultBreakerCooldown = 5 * time.Second
+	DefaultTimeout         = plugindefaults.Timeout
+	DefaultMemory          = plugindefaults.Memory
+	DefaultBreakerFailures = plugindefaults.BreakerFailures // of the last DefaultBreakerWindow calls
+	DefaultBreakerWindow   = plugindefaults.BreakerWindow
+	DefaultBreakerUsers    = plugindefaults.BreakerUsers
+	DefaultBreakerCooldown = plugindefaults.BreakerCooldown
 )
 
 // HostOptions configures a Host. Zero values are the defaults.
