@@ -92,7 +92,7 @@ func TestABIOutputGrows(t *testing.T) {
 // on_error says, and which is no failure: the instance is kept.
 func TestABIReserve(t *testing.T) {
 	h, logs := newHost(t, enforceStop)
-	lenient := load(t, h, "abi", "testdata/abi.wat", nil, func(pc *config.Plugin) { pc.OnError = "allow" })
+	lenient := load(t, h, "abi", "testdata/abi.wat", nil, func(pc *Spec) { pc.OnError = "allow" })
 	// 4976 bytes (0x1370): each byte of the header is ASCII, so the input
 	// is a valid reject reason.
 	big := `{"type":"input","text":"` + strings.Repeat("y", 4950) + `"}`

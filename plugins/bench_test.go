@@ -3,8 +3,6 @@ package plugins
 import (
 	"testing"
 	"time"
-
-	"github.com/switchboard-rt/switchboard/router/config"
 )
 
 // A ~100-byte envelope, like the chat protocol's send_message.
@@ -19,7 +17,7 @@ func benchInput() *MessageInput {
 
 func benchPlugin(b *testing.B, enforce enforcement, src string, cfg map[string]any) *Plugin {
 	h, _ := newHost(b, enforce)
-	return load(b, h, "bench", src, cfg, func(pc *config.Plugin) { pc.Timeout = 10 * time.Millisecond })
+	return load(b, h, "bench", src, cfg, func(pc *Spec) { pc.Timeout = 10 * time.Millisecond })
 }
 
 func runBench(b *testing.B, p *Plugin, want Action) {
@@ -95,7 +93,7 @@ func BenchmarkTimeout(b *testing.B) {
 // BenchmarkParallel is the no-op call from all Ps at once, through the pool.
 func BenchmarkParallel(b *testing.B) {
 	h, _ := newHost(b, enforceStop)
-	p := load(b, h, "noop", "../examples/plugins/noop", nil, func(pc *config.Plugin) { pc.Pool = 0 })
+	p := load(b, h, "noop", "../examples/plugins/noop", nil, func(pc *Spec) { pc.Pool = 0 })
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		in := benchInput()

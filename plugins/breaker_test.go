@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/switchboard-rt/switchboard/router/config"
 )
 
 // from is msg(route) sent by user.
@@ -24,8 +22,8 @@ func from(route, user string) *MessageInput {
 func TestBreaker(t *testing.T) {
 	const cooldown = 200 * time.Millisecond
 	h, logs := newHost(t, enforceStop)
-	p := load(t, h, "breaker", "testdata/recurse.wat", nil, func(pc *config.Plugin) {
-		pc.Breaker = config.Breaker{Failures: 4, Window: 8, Users: 2, Cooldown: cooldown}
+	p := load(t, h, "breaker", "testdata/recurse.wat", nil, func(pc *Spec) {
+		pc.Breaker = Breaker{Failures: 4, Window: 8, Users: 2, Cooldown: cooldown}
 	})
 	call := func(route, user string, want Action) {
 		t.Helper()
@@ -89,8 +87,8 @@ func TestBreaker(t *testing.T) {
 // breaker refuses is not.
 func TestBreakerOneSender(t *testing.T) {
 	h, _ := newHost(t, enforceStop)
-	p := load(t, h, "one", "testdata/recurse.wat", nil, func(pc *config.Plugin) {
-		pc.Breaker = config.Breaker{Failures: 3, Window: 20, Users: 2, Cooldown: time.Hour}
+	p := load(t, h, "one", "testdata/recurse.wat", nil, func(pc *Spec) {
+		pc.Breaker = Breaker{Failures: 3, Window: 20, Users: 2, Cooldown: time.Hour}
 	})
 	for range 20 {
 		waitInstances(t, p, 1)
@@ -118,8 +116,8 @@ func TestBreakerOneSender(t *testing.T) {
 // "allow" applies to calls the breaker refuses as to any failure.
 func TestBreakerOff(t *testing.T) {
 	h, _ := newHost(t, enforceStop)
-	off := load(t, h, "off", "testdata/recurse.wat", nil, func(pc *config.Plugin) {
-		pc.Breaker = config.Breaker{Failures: -1}
+	off := load(t, h, "off", "testdata/recurse.wat", nil, func(pc *Spec) {
+		pc.Breaker = Breaker{Failures: -1}
 	})
 	for i := range 8 {
 		off.HandleMessage(ctx, from("fail", string(rune('a'+i))))
@@ -127,9 +125,9 @@ func TestBreakerOff(t *testing.T) {
 	if f := off.Stats().Failures; f.Trap != 8 || f.BreakerOpen != 0 {
 		t.Fatalf("breaker off: %+v", f)
 	}
-	allow := load(t, h, "allow", "testdata/recurse.wat", nil, func(pc *config.Plugin) {
+	allow := load(t, h, "allow", "testdata/recurse.wat", nil, func(pc *Spec) {
 		pc.OnError = "allow"
-		pc.Breaker = config.Breaker{Failures: 1, Users: 1, Cooldown: time.Hour}
+		pc.Breaker = Breaker{Failures: 1, Users: 1, Cooldown: time.Hour}
 	})
 	allow.HandleMessage(ctx, msg("fail"))
 	if got := allow.HandleMessage(ctx, msg("fail")); got.Action != Allow || allow.Stats().Failures.BreakerOpen != 1 {
@@ -143,8 +141,8 @@ func TestBreakerOff(t *testing.T) {
 // let through says how many were dropped.
 func TestFailureLogsLimited(t *testing.T) {
 	h, logs := newHost(t, enforceStop)
-	p := load(t, h, "storm", "testdata/recurse.wat", nil, func(pc *config.Plugin) {
-		pc.Breaker = config.Breaker{Failures: -1}
+	p := load(t, h, "storm", "testdata/recurse.wat", nil, func(pc *Spec) {
+		pc.Breaker = Breaker{Failures: -1}
 	})
 	const n = 300
 	start := time.Now()

@@ -9,7 +9,7 @@
 //
 //	h := plugins.NewHost(plugins.HostOptions{Logger: logger})
 //	defer h.Close(ctx)
-//	p, err := h.Load(ctx, cfg.Plugin("no_links"))
+//	p, err := h.Load(ctx, &plugins.Spec{Name: "no_links", Source: "no_links.wasm"})
 //	...
 //	v := p.HandleMessage(ctx, &plugins.MessageInput{Envelope: env, Route: "send_message", UserID: "u1"})
 //
@@ -20,6 +20,6 @@
 // sender. When many of the plugin's recent calls failed, for more than one
 // user, its breaker opens and calls fail at once for a cooldown.
 //
-// Native Go policies implement the same Policy and ConnectPolicy interfaces
-// as a wasm Plugin (see MessageFunc and ConnectFunc).
+// The package knows no config format: the router builds a Spec per
+// `plugin` block. Native Go policies belong to the router (router.WithPolicy).
 package plugins

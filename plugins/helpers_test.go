@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/switchboard-rt/switchboard/internal/wasmbuild"
-	"github.com/switchboard-rt/switchboard/router/config"
 )
 
 // guests are the conformance plugins: the same behavior in WAT and in Go.
@@ -67,9 +66,9 @@ func newHost(tb testing.TB, enforce enforcement) (*Host, *logBuffer) {
 	return h, logs
 }
 
-func load(tb testing.TB, h *Host, name, src string, cfg map[string]any, mod func(*config.Plugin)) *Plugin {
+func load(tb testing.TB, h *Host, name, src string, cfg map[string]any, mod func(*Spec)) *Plugin {
 	tb.Helper()
-	pc := &config.Plugin{Name: name, Source: wasm(tb, src), Config: cfg, Pool: 1, Timeout: 50 * time.Millisecond}
+	pc := &Spec{Name: name, Source: wasm(tb, src), Config: cfg, Pool: 1, Timeout: 50 * time.Millisecond}
 	if mod != nil {
 		mod(pc)
 	}

@@ -20,19 +20,19 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
-	"github.com/switchboard-rt/switchboard/router/config"
+	"github.com/switchboard-rt/switchboard/internal/plugindefaults"
 	"github.com/switchboard-rt/switchboard/sdk/abi"
 )
 
-// Defaults for zero fields of config.Plugin (the config decoder normally
-// fills them in already).
+// Defaults for zero fields of Spec; router/config fills the same ones
+// (internal/plugindefaults) into a decoded plugin block.
 const (
-	DefaultTimeout         = 10 * time.Millisecond
-	DefaultMemory          = 16 << 20
-	DefaultBreakerFailures = 10 // of the last DefaultBreakerWindow calls
-	DefaultBreakerWindow   = 20
-	DefaultBreakerUsers    = 2
-	DefaultBreakerCooldown = 5 * time.Second
+	DefaultTimeout         = plugindefaults.Timeout
+	DefaultMemory          = plugindefaults.Memory
+	DefaultBreakerFailures = plugindefaults.BreakerFailures // of the last DefaultBreakerWindow calls
+	DefaultBreakerWindow   = plugindefaults.BreakerWindow
+	DefaultBreakerUsers    = plugindefaults.BreakerUsers
+	DefaultBreakerCooldown = plugindefaults.BreakerCooldown
 )
 
 // HostOptions configures a Host. Zero values are the defaults.
@@ -110,7 +110,7 @@ func (e *LoadError) Unwrap() error { return e.Err }
 // *LoadError and say what is wrong: a missing file, not WebAssembly, a
 // missing export, a wrong ABI version, or a config the plugin's init
 // rejected.
-func (h *Host) Load(ctx context.Context, pc *config.Plugin) (*Plugin, error) {
+func (h *Host) Load(ctx context.Context, pc *Spec) (*Plugin, error) {
 	p, err := h.load(ctx, pc)
 	if err != nil {
 		return nil, &LoadError{Plugin: pc.Name, Source: pc.Source, Err: err}
@@ -125,8 +125,11 @@ func (h *Host) Load(ctx context.Context, pc *config.Plugin) (*Plugin, error) {
 	return p, nil
 }
 
-func (h *Host) load(ctx context.Context, pc *config.Plugin) (_ *Plugin, err error) {
-	bin, err := os.ReadFile(pc.Source)
+func (h *Host) load(ctx context.Context, pc *Spec) (_ *Plugin, err error) {
+	bin := pc.Wasm
+	if bin == nil {
+		bin, err = os.ReadFile(pc.Source)
+	}
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("no such file; build it first (for a Go plugin: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o %s <package>)", pc.Source)
@@ -169,7 +172,7 @@ func (h *Host) load(ctx context.Context, pc *config.Plugin) (_ *Plugin, err erro
 	if p.brk.window <= 0 {
 		p.brk.window = DefaultBreakerWindow
 	}
-	// The config checks these; a Go caller's out-of-range values are
+	// router/config checks these; a Go caller's out-of-range values are
 	// clamped so that the breaker can open.
 	p.brk.window = max(p.brk.window, int64(p.brk.threshold))
 	if p.brk.users <= 0 {

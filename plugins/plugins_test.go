@@ -12,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/switchboard-rt/switchboard/router/config"
 )
 
 var ctx = context.Background()
@@ -94,9 +92,9 @@ func TestFailures(t *testing.T) {
 			h, logs := newHost(t, enforceStop)
 			// A generous timeout: under the race detector, growing to the
 			// memory limit takes a while.
-			mod := func(pc *config.Plugin) { pc.Memory = 16 << 20; pc.Timeout = 500 * time.Millisecond }
+			mod := func(pc *Spec) { pc.Memory = 16 << 20; pc.Timeout = 500 * time.Millisecond }
 			p := load(t, h, "faulty", g.src, nil, mod)
-			lenient := load(t, h, "lenient", g.src, nil, func(pc *config.Plugin) { mod(pc); pc.OnError = "allow" })
+			lenient := load(t, h, "lenient", g.src, nil, func(pc *Spec) { mod(pc); pc.OnError = "allow" })
 			bystander := load(t, h, "bystander", g.src, nil, nil)
 			for _, c := range cases {
 				w := c.wat
@@ -220,7 +218,7 @@ func TestLoadErrors(t *testing.T) {
 	h, _ := newHost(t, enforceStop)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := h.Load(ctx, &config.Plugin{Name: "p", Source: c.source, Config: c.cfg, Pool: 1})
+			_, err := h.Load(ctx, &Spec{Name: "p", Source: c.source, Config: c.cfg, Pool: 1})
 			var le *LoadError
 			if !errors.As(err, &le) || le.Plugin != "p" || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v, want a LoadError containing %q", err, c.want)
@@ -236,7 +234,7 @@ func TestInitTimeLimit(t *testing.T) {
 	for _, e := range []enforcement{enforceStop, enforceContext} {
 		t.Run(map[enforcement]string{enforceStop: "meter", enforceContext: "context"}[e], func(t *testing.T) {
 			h, _ := newHost(t, e)
-			_, err := h.Load(ctx, &config.Plugin{Name: "p", Source: wasm(t, "testdata/conformance.wat"), Config: map[string]any{"spin": true}, Pool: 1})
+			_, err := h.Load(ctx, &Spec{Name: "p", Source: wasm(t, "testdata/conformance.wat"), Config: map[string]any{"spin": true}, Pool: 1})
 			var le *LoadError
 			if !errors.As(err, &le) || !strings.Contains(err.Error(), "did not finish within 1s") {
 				t.Fatalf("got %v, want a LoadError saying init did not finish", err)
@@ -264,15 +262,6 @@ func TestLogLimit(t *testing.T) {
 	}
 }
 
-func TestNativePolicy(t *testing.T) {
-	var p Policy = MessageFunc("upper", func(_ context.Context, in *MessageInput) Verdict {
-		return Verdict{Action: Transform, Payload: []byte(strings.ToUpper(string(in.Envelope)))}
-	})
-	if got := p.HandleMessage(ctx, &MessageInput{Envelope: []byte(`{"a":1}`)}); string(got.Payload) != `{"A":1}` || p.Name() != "upper" {
-		t.Fatalf("got %+v", got)
-	}
-}
-
 // TestLoopYields: a spinning guest must not stall the Go runtime. Native
 // code cannot be preempted, so without the injected exits to Go a
 // stop-the-world (here forced by runtime.GC on a single P) would wait for
@@ -282,7 +271,7 @@ func TestLoopYields(t *testing.T) {
 	for _, g := range guests {
 		t.Run(g.name, func(t *testing.T) {
 			h, _ := newHost(t, enforceStop)
-			p := load(t, h, "spin", g.src, nil, func(pc *config.Plugin) { pc.Timeout = 100 * time.Millisecond })
+			p := load(t, h, "spin", g.src, nil, func(pc *Spec) { pc.Timeout = 100 * time.Millisecond })
 			done := make(chan struct{})
 			go func() {
 				defer close(done)

@@ -6,8 +6,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/switchboard-rt/switchboard/router/config"
 )
 
 // recurseTimeout is the timeout of the recursion tests: issue 9's 10ms.
@@ -18,7 +16,7 @@ const recurseTimeout = 10 * time.Millisecond
 // function entries were checked, f(28) ran for seconds and was allowed).
 func TestRecursionTimeout(t *testing.T) {
 	h, _ := newHost(t, enforceStop)
-	p := load(t, h, "recurse", "testdata/recurse.wat", nil, func(pc *config.Plugin) { pc.Timeout = recurseTimeout })
+	p := load(t, h, "recurse", "testdata/recurse.wat", nil, func(pc *Spec) { pc.Timeout = recurseTimeout })
 	for i, route := range []string{"binary", "mutual"} {
 		waitInstances(t, p, 1)
 		start := time.Now()
@@ -52,7 +50,7 @@ func TestRecursionTimeout(t *testing.T) {
 func TestRecursionYields(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	h, _ := newHost(t, enforceStop)
-	p := load(t, h, "recurse", "testdata/recurse.wat", nil, func(pc *config.Plugin) { pc.Timeout = time.Hour })
+	p := load(t, h, "recurse", "testdata/recurse.wat", nil, func(pc *Spec) { pc.Timeout = time.Hour })
 	var callEnded atomic.Bool
 	started, gcDone := make(chan struct{}), make(chan bool)
 	go func() {
@@ -90,7 +88,7 @@ const overflowHeapBound = 64 << 20
 // amount of host memory.
 func TestRecursionOverflow(t *testing.T) {
 	h, _ := newHost(t, enforceStop)
-	p := load(t, h, "recurse", "testdata/recurse.wat", nil, func(pc *config.Plugin) {
+	p := load(t, h, "recurse", "testdata/recurse.wat", nil, func(pc *Spec) {
 		pc.Timeout = 5 * time.Second // the stack, not the time, must stop it
 		pc.Pool = 4
 	})
@@ -128,7 +126,7 @@ func TestRecursionOverflow(t *testing.T) {
 // yield instead of letting it run to its timeout (here an hour).
 func TestCloseStopsCalls(t *testing.T) {
 	h, _ := newHost(t, enforceStop)
-	p := load(t, h, "recurse", "testdata/recurse.wat", nil, func(pc *config.Plugin) { pc.Timeout = time.Hour })
+	p := load(t, h, "recurse", "testdata/recurse.wat", nil, func(pc *Spec) { pc.Timeout = time.Hour })
 	done := make(chan Verdict, 1)
 	go func() { done <- p.HandleMessage(ctx, msg("endless")) }()
 	for p.Stats().Calls == 0 {

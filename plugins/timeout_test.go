@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/switchboard-rt/switchboard/internal/wasmbuild"
-	"github.com/switchboard-rt/switchboard/router/config"
 )
 
 // stallHandler is a slog.Handler whose Handle runs a test-chosen function
@@ -49,7 +48,7 @@ func stallHost(t *testing.T) (*Host, *stallHandler) {
 func TestTimeoutIgnoresDelays(t *testing.T) {
 	const timeout = 20 * time.Millisecond
 	h, sh := stallHost(t)
-	p := load(t, h, "stall", "testdata/conformance.wat", nil, func(pc *config.Plugin) { pc.Timeout = timeout })
+	p := load(t, h, "stall", "testdata/conformance.wat", nil, func(pc *Spec) { pc.Timeout = timeout })
 
 	sleep := func(msg string) {
 		if msg == "stall" {
@@ -158,7 +157,7 @@ func TestStartAndMaxMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, _ := newHost(t, enforceStop)
-	p, err := h.Load(ctx, &config.Plugin{Name: "startmax", Source: bin, Pool: 1, Timeout: 50 * time.Millisecond})
+	p, err := h.Load(ctx, &Spec{Name: "startmax", Source: bin, Pool: 1, Timeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

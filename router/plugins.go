@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/switchboard-rt/switchboard/plugins"
+	"github.com/switchboard-rt/switchboard/router/config"
 	"github.com/switchboard-rt/switchboard/sdk/abi"
 )
 
@@ -42,7 +43,7 @@ func (r *Router) loadPlugins(o *options) (map[string]Policy, []plugins.ConnectPo
 		if r.host == nil {
 			r.host = plugins.NewHost(plugins.HostOptions{Logger: r.log})
 		}
-		p, err := r.host.Load(context.Background(), pc)
+		p, err := r.host.Load(context.Background(), PluginSpec(pc))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -72,5 +73,18 @@ func connectInput(req *http.Request) *plugins.ConnectInput {
 	return &plugins.ConnectInput{
 		Method: req.Method, Path: req.URL.Path, RemoteAddr: req.RemoteAddr,
 		Header: req.Header, Query: req.URL.Query(), Cookies: req.Cookies(), Subprotocols: offeredSubprotocols(req.Header),
+	}
+}
+
+// PluginSpec is what the plugin host needs from a `plugin` block: the
+// router/config types stay out of package plugins.
+func PluginSpec(pc *config.Plugin) *plugins.Spec {
+	return &plugins.Spec{
+		Name: pc.Name, Source: pc.Source, Config: pc.Config,
+		Timeout: pc.Timeout, Memory: pc.Memory, Pool: pc.Pool, OnError: pc.OnError,
+		Breaker: plugins.Breaker{
+			Failures: pc.Breaker.Failures, Window: pc.Breaker.Window,
+			Users: pc.Breaker.Users, Cooldown: pc.Breaker.Cooldown,
+		},
 	}
 }

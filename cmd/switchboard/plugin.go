@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/switchboard-rt/switchboard/plugins"
-	"github.com/switchboard-rt/switchboard/router/config"
 )
 
 const pluginUsage = `usage: switchboard plugin run FILE.wasm [flags] < envelope.json
@@ -150,7 +149,7 @@ func pluginRun(args []string, stdout, stderr io.Writer) int {
 	defer host.Close(context.Background())
 	file := files[0]
 	name := strings.TrimSuffix(filepath.Base(file), ".wasm")
-	p, err := host.Load(context.Background(), &config.Plugin{
+	p, err := host.Load(context.Background(), &plugins.Spec{
 		Name: name, Source: file, Config: cfg, Pool: 1,
 		Timeout: o.timeout, Memory: plugins.DefaultMemory, OnError: "reject",
 	})

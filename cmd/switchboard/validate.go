@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/switchboard-rt/switchboard/plugins"
+	"github.com/switchboard-rt/switchboard/router"
 	"github.com/switchboard-rt/switchboard/router/config"
 )
 
@@ -63,7 +64,7 @@ func loadPlugins(cfg *config.Config) hcl.Diagnostics {
 		if pc.Native {
 			continue
 		}
-		if _, err := host.Load(context.Background(), pc); err != nil {
+		if _, err := host.Load(context.Background(), router.PluginSpec(pc)); err != nil {
 			var le *plugins.LoadError
 			if errors.As(err, &le) {
 				err = le.Err

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/switchboard-rt/switchboard/internal/origin"
+	"github.com/switchboard-rt/switchboard/internal/plugindefaults"
 )
 
 // Defaults fills every zero-valued optional setting with the default
@@ -41,15 +42,15 @@ func (c *Config) Defaults() {
 	}
 
 	for _, p := range c.Plugins {
-		orDefault(&p.Timeout, 10*time.Millisecond)
-		orDefault(&p.Memory, 16<<20)
-		orDefault(&p.OnError, "reject")
+		orDefault(&p.Timeout, plugindefaults.Timeout)
+		orDefault(&p.Memory, plugindefaults.Memory)
+		orDefault(&p.OnError, plugindefaults.OnError)
 		if p.OnError != "allow" { // with allow, the config says it: see check
-			orDefault(&p.Breaker.Failures, 10)
+			orDefault(&p.Breaker.Failures, plugindefaults.BreakerFailures)
 		}
-		orDefault(&p.Breaker.Window, 20)
-		orDefault(&p.Breaker.Users, min(2, max(1, p.Breaker.Failures))) // failures = 1: one user
-		orDefault(&p.Breaker.Cooldown, 5*time.Second)
+		orDefault(&p.Breaker.Window, plugindefaults.BreakerWindow)
+		orDefault(&p.Breaker.Users, min(plugindefaults.BreakerUsers, max(1, p.Breaker.Failures))) // failures = 1: one user
+		orDefault(&p.Breaker.Cooldown, plugindefaults.BreakerCooldown)
 	}
 	if c.Metrics.Enabled {
 		orDefault(&c.Metrics.Path, "/metrics")

@@ -28,7 +28,6 @@ import (
 
 	"github.com/switchboard-rt/switchboard/internal/wasmbuild"
 	"github.com/switchboard-rt/switchboard/plugins"
-	"github.com/switchboard-rt/switchboard/router/config"
 	"github.com/switchboard-rt/switchboard/sdk/abi"
 	"github.com/switchboard-rt/switchboard/sdk/internal/hook"
 )
@@ -164,7 +163,7 @@ func loadWasm(tb testing.TB, dir string, cfg map[string]any) (wasm, error) {
 		Logger: slog.New(slog.NewTextHandler(tbWriter{tb}, nil)),
 	})
 	tb.Cleanup(func() { h.Close(context.Background()) })
-	p, err := h.Load(context.Background(), &config.Plugin{
+	p, err := h.Load(context.Background(), &plugins.Spec{
 		Name: "test", Source: wasmbuild.Build(tb, dir), Config: cfg, Pool: 1, Timeout: time.Second,
 	})
 	return wasm{p}, err
