@@ -61,7 +61,9 @@ type options struct {
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // WithPolicy provides a Go policy under a plugin name: a route listing
-// `plugin.<name>` runs it, and no `plugin "<name>"` block is needed.
+// `plugin.<name>` runs it. The config declares it as
+// `plugin "<name>" { native = true }` (no source), so that the config alone
+// validates; New fails when a native plugin has no policy.
 func WithPolicy(name string, p Policy) Option {
 	return func(o *options) { o.policies[name] = p }
 }
