@@ -146,6 +146,13 @@ func tcpMem() uint64 {
 	if err != nil {
 		return 0
 	}
+	pages, _ := sockstatTCPPages(b)
+	return pages * uint64(os.Getpagesize())
+}
+
+// sockstatTCPPages reads the "mem" pages of the TCP line of a
+// /proc/net/sockstat text; false when there is none.
+func sockstatTCPPages(b []byte) (uint64, bool) {
 	for line := range bytes.Lines(b) {
 		f := bytes.Fields(line)
 		if len(f) == 0 || string(f[0]) != "TCP:" {
@@ -153,12 +160,12 @@ func tcpMem() uint64 {
 		}
 		for i := 1; i+1 < len(f); i += 2 {
 			if string(f[i]) == "mem" {
-				pages, _ := strconv.ParseUint(string(f[i+1]), 10, 64)
-				return pages * uint64(os.Getpagesize())
+				pages, err := strconv.ParseUint(string(f[i+1]), 10, 64)
+				return pages, err == nil
 			}
 		}
 	}
-	return 0
+	return 0, false
 }
 
 // tcpEstablished reports whether the kernel still holds nc established:
