@@ -41,6 +41,13 @@ route "secret" {
   }
 }
 `
+	return metricsServer(t, hcl)
+}
+
+// metricsServer starts hcl with metrics and returns it with a function
+// that scrapes its /metrics.
+func metricsServer(t *testing.T, hcl string) (*server, func() string) {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	s := startServer(t, hcl, router.WithMetrics(reg))
 	metrics := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

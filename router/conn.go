@@ -362,23 +362,15 @@ func (c *conn) countSlow() {
 // shutdown queues a close frame and closes the socket once it is written;
 // gws's read loop then fails and OnClose removes the connection from the
 // hub. Normally the close frame waits behind what is queued (an error
-// frame explaining a 4008, say). With dropQueued, for a peer that is not
-// reading, the queue is dropped and the write in flight gets closeGrace to
-// finish: a frame cut in the middle would corrupt the stream, so the close
-// frame can only follow a whole one.
-func (c *conn) shutdown(code uint16, reason string, dropQueued bool) {
+// frame explaining a 4008, say). A slow consumer is closed by closeSlow
+// instead, which drops its queue and resets the socket.
+func (c *conn) shutdown(code uint16, reason string) {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
 		return
 	}
 	c.closed, c.closing = true, true
-	if dropQueued {
-		clear(c.queue)
-		c.queue = c.queue[:0]
-		c.backlog = 0
-		_ = c.net.SetWriteDeadline(time.Now().Add(closeGrace))
-	}
 	c.queue = append(c.queue, closeFrame(code, reason))
 	start := !c.writing
 	c.writing = true

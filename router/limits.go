@@ -229,7 +229,7 @@ func (r *Router) allowControl(c *conn) bool {
 		c.controlRefused++
 		if c.controlRefused > maxPendingControl {
 			refused.Log(r.log, CloseUnauthorized, "too many pings and pongs before the auth message", c.remote)
-			c.shutdown(CloseUnauthorized, "Unauthorized", false)
+			c.shutdown(CloseUnauthorized, "Unauthorized")
 			return false
 		}
 		return true
@@ -241,7 +241,7 @@ func (r *Router) allowControl(c *conn) bool {
 	c.controlRefused++
 	if n := r.cfg.Limits.CloseAfter; n > 0 && c.controlRefused >= n {
 		refused.Log(r.log, ClosePolicyViolated, reasonTooManyPings, c.remote, "user", c.userID)
-		c.shutdown(ClosePolicyViolated, reasonTooManyPings, false)
+		c.shutdown(ClosePolicyViolated, reasonTooManyPings)
 	}
 	return false
 }

@@ -28,7 +28,7 @@ func (r *Router) authMessage(c *conn, env *envelope, pending bool) {
 	if pending {
 		if err != nil {
 			refused.Log(r.log, CloseUnauthorized, err.Error(), c.remote)
-			c.shutdown(CloseUnauthorized, "Unauthorized", false)
+			c.shutdown(CloseUnauthorized, "Unauthorized")
 			return
 		}
 		c.mu.Lock()
@@ -78,7 +78,7 @@ func (c *conn) setExpiry(t time.Time) {
 	}
 	c.expiry = time.AfterFunc(time.Until(t), func() {
 		refused.Log(c.router.log, CloseUnauthorized, "token expired", c.remote, "user", c.userID)
-		c.shutdown(CloseUnauthorized, "token expired", false)
+		c.shutdown(CloseUnauthorized, "token expired")
 	})
 }
 
@@ -114,7 +114,7 @@ func (e *events) OnOpen(ws *gws.Conn) {
 			c.mu.Unlock()
 			if still {
 				refused.Log(e.r.log, CloseUnauthorized, "no auth message within first_message_timeout", c.remote)
-				c.shutdown(CloseUnauthorized, "Unauthorized", false)
+				c.shutdown(CloseUnauthorized, "Unauthorized")
 			}
 		})
 		return
@@ -127,7 +127,7 @@ func (r *Router) admit(c *conn) {
 	added, full := r.hub.add(c, r.cfg.Limits.ConnectionsPerUser)
 	if full {
 		refused.Log(r.log, ClosePolicyViolated, reasonTooManyConns, c.remote, "user", c.userID)
-		c.shutdown(ClosePolicyViolated, reasonTooManyConns, false)
+		c.shutdown(ClosePolicyViolated, reasonTooManyConns)
 	}
 	if !added {
 		return
@@ -139,7 +139,7 @@ func (r *Router) admit(c *conn) {
 	if r.closing.Load() {
 		// Authenticated while Close was collecting connections: it may
 		// have missed this one.
-		c.shutdown(CloseGoingAway, "server shutting down", false)
+		c.shutdown(CloseGoingAway, "server shutting down")
 	}
 }
 
@@ -251,7 +251,7 @@ func (r *Router) handle(c *conn, text bool, data []byte) {
 		// refuses an envelope of another type).
 		if perr != nil {
 			refused.Log(r.log, CloseUnauthorized, "first message is not an auth message", c.remote)
-			c.shutdown(CloseUnauthorized, "Unauthorized", false)
+			c.shutdown(CloseUnauthorized, "Unauthorized")
 			return
 		}
 		r.authMessage(c, &env, true)
@@ -312,7 +312,7 @@ func (r *Router) checkFaults(c *conn, rt *route) {
 	if n := r.cfg.Limits.CloseAfter; n > 0 && c.faults >= n {
 		reason := "too many messages the plugins failed on"
 		refused.Log(r.log, ClosePolicyViolated, reason, c.remote, "user", c.userID, "route", rt.cfg.Type)
-		c.shutdown(ClosePolicyViolated, reason, false)
+		c.shutdown(ClosePolicyViolated, reason)
 	}
 }
 
@@ -333,7 +333,7 @@ func (r *Router) violation(c *conn, rt *route, e *Error, id []byte) {
 			route = rt.cfg.Type
 		}
 		refused.Log(r.log, ClosePolicyViolated, reason, c.remote, "user", c.userID, "route", route)
-		c.shutdown(ClosePolicyViolated, reason, false)
+		c.shutdown(ClosePolicyViolated, reason)
 	}
 }
 

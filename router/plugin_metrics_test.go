@@ -1,17 +1,10 @@
 package router_test
 
 import (
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/switchboard-rt/switchboard/internal/wasmbuild"
-	"github.com/switchboard-rt/switchboard/router"
 )
 
 // TestPluginMetrics: plugin failures by kind, the guest's own counters
@@ -47,10 +40,7 @@ route "trap" {
   }
 }
 `
-	reg := prometheus.NewRegistry()
-	s := startServer(t, hcl, router.WithMetrics(reg))
-	metrics := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	t.Cleanup(metrics.Close)
+	s, scrape := metricsServer(t, hcl)
 
 	a := s.dial("alice")
 	for range 3 {
@@ -64,12 +54,7 @@ route "trap" {
 		}
 	}
 
-	res, err := http.Get(metrics.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	body := scrape()
 	for _, want := range []string{
 		`switchboard_plugin_count{name="seen",plugin="conf"} 6`,
 		`switchboard_plugin_failures_total{kind="trap",plugin="conf"} 2`,
@@ -79,7 +64,7 @@ route "trap" {
 		`switchboard_plugin_breaker_open{plugin="conf"} 1`,
 		`switchboard_plugin_breaker_opens_total{plugin="conf"} 1`,
 	} {
-		if !strings.Contains(string(body), want+"\n") {
+		if !strings.Contains(body, want+"\n") {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}

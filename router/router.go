@@ -401,7 +401,7 @@ func (r *Router) Close(ctx context.Context) error {
 	}
 	r.pendingMu.Unlock()
 	for _, c := range all {
-		c.shutdown(CloseGoingAway, "server shutting down", false)
+		c.shutdown(CloseGoingAway, "server shutting down")
 	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
@@ -426,7 +426,7 @@ func (r *Router) pendingAdd(c *conn) {
 	r.pending[c] = struct{}{}
 	r.pendingMu.Unlock()
 	if r.closing.Load() {
-		c.shutdown(CloseGoingAway, "server shutting down", false)
+		c.shutdown(CloseGoingAway, "server shutting down")
 	}
 }
 
